@@ -1,0 +1,1 @@
+"""Pure clinical rules: plain values in, plain values out; no Flask, no database."""
