@@ -1,0 +1,38 @@
+"""Trial Diary API: create_app() builds the Flask application with its extensions and blueprints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from . import config as settings
+from . import errors, logs
+from .extensions import Api, db, jwt, limiter
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(settings.load())
+    app.config.update(config or {})
+    logs.configure(app)
+
+    db.init_app(app)
+    jwt.init_app(app)
+    limiter.init_app(app)
+    api = Api(app)
+    errors.register(app)
+
+    from . import auth_tokens, resources
+    from .services import audit
+    from .extensions.celery import init_celery
+
+    auth_tokens.register(jwt)
+    audit.register(app)
+    resources.register(app, api)
+    init_celery(app)
+
+    from . import cli
+
+    cli.register(app)
+    return app

@@ -1,0 +1,1 @@
+"""Celery tasks: thin adapters that call services. Start a worker with `celery -A wsgi:celery worker`."""

@@ -1,0 +1,100 @@
+"""Domain errors, and their mapping to the API's one JSON error shape, in one place."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, errors: dict[str, Any] | None = None, details: Any = None):
+        super().__init__(message)
+        self.message = message
+        self.errors = errors
+        self.details = details
+
+
+class NotFound(DomainError):
+    status, code = 404, "not_found"
+
+
+class Forbidden(DomainError):
+    status, code = 403, "forbidden"
+
+
+class Unauthorized(DomainError):
+    status, code = 401, "unauthorized"
+
+
+class Conflict(DomainError):
+    status, code = 409, "conflict"
+
+
+class TrialClosed(Conflict):
+    code = "trial_closed"
+
+
+class Invalid(DomainError):
+    """Input that passed the schema but breaks a rule; `errors` names the fields."""
+
+    status, code = 422, "validation_error"
+
+
+def body(status: int, code: str, message: str, errors=None, details=None) -> dict[str, Any]:
+    payload: dict[str, Any] = {"code": code, "status": status, "message": message}
+    if errors:
+        payload["errors"] = errors
+    if details is not None:
+        payload["details"] = details
+    return payload
+
+
+def _field_errors(exc: HTTPException) -> dict[str, Any] | None:
+    messages = getattr(exc, "data", {}).get("messages") if hasattr(exc, "data") else None
+    if not messages:
+        return None
+    if len(messages) == 1:  # one location (json, query...): name the fields directly
+        return next(iter(messages.values()))
+    return messages
+
+
+def register(app: Flask) -> None:
+    from .extensions import db
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        db.session.rollback()
+        return jsonify(body(exc.status, exc.code, exc.message, exc.errors, exc.details)), exc.status
+
+    @app.errorhandler(IntegrityError)
+    def integrity_error(exc: IntegrityError):
+        db.session.rollback()
+        log.warning("integrity error mapped to 409: %s", type(exc.orig).__name__)
+        return jsonify(body(409, "conflict", "The change conflicts with data already stored.")), 409
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        status = exc.code or 500
+        errors = _field_errors(exc)
+        code = "validation_error" if status == 422 else (exc.name or "error").lower().replace(" ", "_")
+        message = "Some fields are not valid." if status == 422 else (exc.description or exc.name)
+        response = jsonify(body(status, code, message, errors))
+        response.status_code = status
+        for key, value in (getattr(exc, "data", None) or {}).get("headers", {}).items():
+            response.headers[key] = value
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        db.session.rollback()
+        log.exception("unhandled error")
+        return jsonify(body(500, "internal_error", "Something went wrong on our side.")), 500

@@ -1,0 +1,14 @@
+"""SQLAlchemy models, one module per aggregate."""
+
+from .audit import AuditEvent
+from .clinic import AuthSession, Clinic, User
+from .diary import DiaryEntry, DiaryEntryVersion
+from .evaluation import Evaluation, EvaluationRequest
+from .operations import BeatLease
+from .patient import EnrollmentCode, Patient
+from .trial import CareTeamMember, Trial
+
+__all__ = [
+    "AuditEvent", "AuthSession", "BeatLease", "CareTeamMember", "Clinic", "DiaryEntry", "DiaryEntryVersion",
+    "EnrollmentCode", "Evaluation", "EvaluationRequest", "Patient", "Trial", "User",
+]

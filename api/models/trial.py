@@ -1,0 +1,70 @@
+"""Trials and their care teams."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..clock import now
+from ..domain.protocol import effective_protocol
+from ..domain.trial_status import trial_status
+from ..extensions.database import JSONDocument, UTCDateTime, db
+from .clinic import User
+from .patient import Patient
+
+
+class Trial(db.Model):
+    __tablename__ = "trials"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    therapy: Mapped[str] = mapped_column(String(20))
+    device: Mapped[str | None] = mapped_column(String(200))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    baseline: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    protocol_overrides: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
+    # NULL while the diary is open; "decided" or "cancelled" once it is closed for good.
+    closure: Mapped[str | None] = mapped_column(String(20))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+
+    patient: Mapped[Patient] = relationship(lazy="joined")
+    care_team_members: Mapped[list[CareTeamMember]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def protocol(self) -> dict[str, Any]:
+        return effective_protocol(self.therapy, self.protocol_overrides)
+
+    @property
+    def care_team(self) -> list[int]:
+        return sorted(m.user_id for m in self.care_team_members)
+
+    def status_at(self, moment: datetime) -> str:
+        return trial_status(start_at=self.start_at, end_at=self.end_at, closure=self.closure, moment=moment)
+
+    @property
+    def status(self) -> str:
+        return self.status_at(now())
+
+    @property
+    def diary_open(self) -> bool:
+        return self.closure is None
+
+
+class CareTeamMember(db.Model):
+    __tablename__ = "care_team_members"
+
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+
+    user: Mapped[User] = relationship(lazy="joined")

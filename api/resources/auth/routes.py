@@ -1,0 +1,74 @@
+"""Sign-in, refresh, logout, enrollment."""
+
+import hashlib
+
+from flask import current_app, request
+from flask.views import MethodView
+from flask_jwt_extended import get_jwt, jwt_required
+from flask_limiter.util import get_remote_address
+
+from ...extensions import Blueprint, limiter
+from ...services import auth
+from .schemas import EnrollIn, LoginIn, TokensOut
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Tokens for staff and patients.")
+
+
+def _account_key() -> str:
+    email = str((request.get_json(silent=True) or {}).get("email", "")).strip().lower()
+    return "login-account:" + hashlib.sha256(email.encode()).hexdigest()
+
+
+def _failed(response) -> bool:
+    return response.status_code in (401, 422)
+
+
+@blp.route("/login")
+class Login(MethodView):
+    decorators = [
+        limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], key_func=get_remote_address,
+                      deduct_when=_failed, scope="login-address"),
+        limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_account_key,
+                      deduct_when=_failed, scope="login-account"),
+    ]
+
+    @blp.doc(security=[])
+    @blp.arguments(LoginIn)
+    @blp.response(200, TokensOut)
+    def post(self, data):
+        """Sign in with email and password"""
+        return auth.login(email=data["email"], password=data["password"])
+
+
+@blp.route("/refresh")
+class Refresh(MethodView):
+    @jwt_required(refresh=True)
+    @blp.response(200, TokensOut)
+    def post(self):
+        """New tokens for a refresh token (the refresh token rotates)"""
+        claims = get_jwt()
+        return auth.refresh(session_id=claims["sid"], refresh_jti=claims["jti"])
+
+
+@blp.route("/logout")
+class Logout(MethodView):
+    @jwt_required()
+    @blp.response(204)
+    def post(self):
+        """Revoke this sign-in's access and refresh tokens"""
+        auth.logout(session_id=get_jwt()["sid"])
+
+
+@blp.route("/enroll")
+class Enroll(MethodView):
+    decorators = [
+        limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], key_func=get_remote_address,
+                      deduct_when=_failed, scope="enroll-address"),
+    ]
+
+    @blp.doc(security=[])
+    @blp.arguments(EnrollIn)
+    @blp.response(200, TokensOut)
+    def post(self, data):
+        """Set the patient's password with the enrollment code and sign in"""
+        return auth.enroll(enrollment_code=data["enrollment_code"], password=data["password"])

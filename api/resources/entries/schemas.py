@@ -1,0 +1,159 @@
+"""Diary entry payloads, validated field by field as product.md describes the entry."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates, validates_schema
+
+from ...clock import now
+from ...domain.vocabulary import MEDICATION_UNITS, ROUTES, SYMPTOMS
+from ..fields import Int, Num, between, text
+
+
+class PainSchema(Schema):
+    score = Int(required=True, validate=between(0, 10))
+    worst_24h = Int(validate=between(0, 10))
+    least_24h = Int(validate=between(0, 10))
+    relief_percent = Num(validate=between(0, 100))
+
+    @validates_schema
+    def _least_not_above_worst(self, data, **_):
+        if "least_24h" in data and "worst_24h" in data and data["least_24h"] > data["worst_24h"]:
+            raise ValidationError("Cannot be above worst_24h.", "least_24h")
+
+
+class FunctionSchema(Schema):
+    interference = Num(validate=between(0, 10))
+    steps = Int(validate=between(0, 200_000))
+    sleep_hours = Num(validate=between(0, 24))
+    odi = Num(validate=between(0, 100))
+
+
+class MedicationSchema(Schema):
+    name = text(100, required=True)
+    dose = Num(required=True, validate=validate.Range(min=0, max=100_000, min_inclusive=False))
+    unit = fields.String(required=True, validate=validate.OneOf(MEDICATION_UNITS))
+    route = fields.String(validate=validate.OneOf(ROUTES))
+
+
+class StimulationSchema(Schema):
+    program = text(40)
+    coverage_percent = Num(validate=between(0, 100))
+    satisfaction = Num(validate=between(0, 10))
+
+
+class EntryContent(Schema):
+    """Every field of an entry but client_id; optional ones may be null in a correction (to clear them)."""
+
+    recorded_at = fields.AwareDateTime(required=True)
+    pain = fields.Nested(PainSchema, required=True)
+    function = fields.Nested(FunctionSchema)
+    medications = fields.List(fields.Nested(MedicationSchema), validate=validate.Length(max=50))
+    symptoms = fields.List(fields.String(validate=validate.OneOf(SYMPTOMS)), validate=validate.Length(max=len(SYMPTOMS)))
+    temperature_c = Num(validate=between(30, 45))
+    sedation_score = Int(validate=between(1, 4))
+    stimulation = fields.Nested(StimulationSchema)
+    pgic = Int(validate=between(1, 7))
+    note = fields.String(validate=validate.Length(max=2000))
+
+    @validates("recorded_at")
+    def _not_in_future(self, value, **_):
+        if value > now() + timedelta(seconds=current_app.config["CLOCK_SKEW_SECONDS"]):
+            raise ValidationError("Cannot be in the future.")
+
+    @validates("symptoms")
+    def _no_repeats(self, value, **_):
+        if value is not None and len(set(value)) != len(value):
+            raise ValidationError("List each symptom once.")
+
+
+class EntryIn(EntryContent):
+    client_id = fields.UUID(required=True)
+
+
+class EntryPatchIn(EntryContent):
+    """The fields to replace; null clears an optional field."""
+
+    def on_bind_field(self, field_name, field_obj):
+        field_obj.required = False
+        field_obj.allow_none = field_name not in ("recorded_at", "pain")
+
+    @validates_schema
+    def _something(self, data, **_):
+        if not data:
+            raise ValidationError("Send at least one field to correct.", "_schema")
+
+
+class VoidIn(Schema):
+    reason = text(500, required=True)
+
+
+class VoidQuery(Schema):
+    reason = text(500)
+
+
+class BatchIn(Schema):
+    entries = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1, max=500))
+
+
+class BatchResultOut(Schema):
+    client_id = fields.String(allow_none=True)
+    status = fields.String(metadata={"description": "created, duplicate, conflict or invalid"})
+    id = fields.Integer(allow_none=True)
+    errors = fields.Dict(allow_none=True)
+
+
+class BatchOut(Schema):
+    results = fields.List(fields.Nested(BatchResultOut))
+
+
+class EntryQuery(Schema):
+    updated_since = fields.AwareDateTime()
+    cursor = fields.String(validate=validate.Length(max=200))
+    limit = Int(load_default=100, validate=between(1, 500))
+
+
+class EntryOut(Schema):
+    id = fields.Integer()
+    trial_id = fields.Integer()
+    client_id = fields.String()
+    recorded_at = fields.String(metadata={"description": "As the phone sent it, with its offset."})
+    pain = fields.Dict()
+    function = fields.Dict()
+    medications = fields.List(fields.Dict())
+    symptoms = fields.List(fields.String())
+    temperature_c = fields.Float()
+    sedation_score = fields.Integer()
+    stimulation = fields.Dict()
+    pgic = fields.Integer()
+    note = fields.String()
+    version = fields.Integer()
+    voided = fields.Boolean()
+    voided_at = fields.DateTime(allow_none=True)
+    void_reason = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+    @pre_dump
+    def _flatten(self, entry, **_):
+        return {
+            **entry.content,
+            "id": entry.id, "trial_id": entry.trial_id, "client_id": entry.client_id,
+            "recorded_at": entry.recorded_at_local.isoformat(), "version": entry.version,
+            "voided": entry.voided, "voided_at": entry.voided_at, "void_reason": entry.void_reason,
+            "created_at": entry.created_at, "updated_at": entry.updated_at,
+        }
+
+
+class EntryPageOut(Schema):
+    items = fields.List(fields.Nested(EntryOut))
+    next_cursor = fields.String(allow_none=True, metadata={"description": "Pass as cursor for the next page."})
+
+
+class EntryVersionOut(Schema):
+    version = fields.Integer()
+    recorded_at = fields.DateTime()
+    content = fields.Dict()
+    replaced_at = fields.DateTime()

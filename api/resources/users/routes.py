@@ -1,0 +1,27 @@
+"""Staff accounts of the admin's clinic."""
+
+from flask.views import MethodView
+
+from ...extensions import Blueprint
+from ...services import users
+from ...services.access import ADMIN, actor, requires
+from .schemas import UserIn, UserOut
+
+blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Clinic staff accounts (admins).")
+
+
+@blp.route("")
+class Users(MethodView):
+    @requires(ADMIN)
+    @blp.arguments(UserIn)
+    @blp.response(201, UserOut)
+    def post(self, data):
+        """Create a staff account in your clinic"""
+        admin = actor()
+        return users.create_staff_user(clinic=admin.clinic, **data)
+
+    @requires(ADMIN)
+    @blp.response(200, UserOut(many=True))
+    def get(self):
+        """List your clinic's staff"""
+        return users.list_staff(admin=actor())

@@ -1,0 +1,1 @@
+"""Use cases. Each owns its transaction: it commits, and enqueues work only through rows it commits."""

@@ -1,0 +1,108 @@
+"""Sign-in, token refresh with rotation, logout, and patient enrollment."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
+from sqlalchemy import select
+
+from ..clock import now
+from ..errors import Unauthorized
+from ..extensions import db
+from ..models import AuthSession, EnrollmentCode, Patient, User
+from . import audit
+from .passwords import hash_password, verify
+
+BAD_CREDENTIALS = "Email or password is not correct."
+BAD_CODE = "The enrollment code is not valid or has expired."
+
+
+@dataclass(frozen=True)
+class Tokens:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "Bearer"
+
+
+def login(*, email: str, password: str) -> Tokens:
+    """Tokens for a correct email and password; one answer for every failure."""
+    user = db.session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
+    if not verify(user.password_hash if user else None, password) or not user.active:
+        raise Unauthorized(BAD_CREDENTIALS)
+    tokens = _open_session(user)
+    db.session.commit()
+    return tokens
+
+
+def refresh(*, session_id: str, refresh_jti: str) -> Tokens:
+    """New tokens for a live refresh token; a refresh token used twice revokes its session (theft)."""
+    session = db.session.get(AuthSession, session_id, with_for_update=True)
+    if session is None or session.revoked_at is not None or not session.user.active:
+        raise Unauthorized("The refresh token was revoked.")
+    if session.refresh_jti != refresh_jti:
+        session.revoked_at = now()
+        db.session.commit()
+        raise Unauthorized("The refresh token was already used; sign in again.")
+    tokens = _issue(session)
+    db.session.commit()
+    return tokens
+
+
+def logout(*, session_id: str) -> None:
+    """Revoke the session that the presented token belongs to (its access and refresh tokens)."""
+    session = db.session.get(AuthSession, session_id)
+    if session is not None and session.revoked_at is None:
+        session.revoked_at = now()
+        db.session.commit()
+
+
+def enroll(*, enrollment_code: str, password: str) -> Tokens:
+    """Turn a single-use enrollment code into the patient's password and first tokens."""
+    code_hash = enrollment_code_hash(enrollment_code)
+    code = db.session.execute(
+        select(EnrollmentCode).where(EnrollmentCode.code_hash == code_hash).with_for_update()
+    ).scalar_one_or_none()
+    if code is None or code.used_at is not None or code.expires_at <= now():
+        raise Unauthorized(BAD_CODE)
+    patient = db.session.get(Patient, code.patient_id)
+    audit.record("patient.enroll", patient_id=patient.id, object_type="patient", object_id=patient.id)
+    code.used_at = now()
+    patient.user.password_hash = hash_password(password)
+    tokens = _open_session(patient.user)
+    db.session.commit()
+    return tokens
+
+
+def enrollment_code_hash(code: str) -> str:
+    canonical = "".join(ch for ch in code.upper() if ch.isalnum())
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def token_session_id(token: str) -> str:
+    return decode_token(token)["sid"]
+
+
+def _open_session(user: User) -> Tokens:
+    session = AuthSession(
+        id=str(uuid.uuid4()), user=user, refresh_jti="",
+        expires_at=now() + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"],
+    )
+    db.session.add(session)
+    return _issue(session)
+
+
+def _issue(session: AuthSession) -> Tokens:
+    refresh_jti = str(uuid.uuid4())
+    claims = {"sid": session.id, "role": session.user.role}
+    access = create_access_token(identity=str(session.user.id), additional_claims=claims)
+    refresh_token = create_refresh_token(
+        identity=str(session.user.id), additional_claims={**claims, "jti": refresh_jti}
+    )
+    session.refresh_jti = refresh_jti
+    expires = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
+    return Tokens(access, refresh_token, int(expires.total_seconds()))

@@ -1,0 +1,261 @@
+"""The diary: entries idempotent on client_id, batches where one bad entry sinks none, corrections, voids."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.exc import IntegrityError
+
+from ..clock import now
+from ..errors import Conflict, Invalid, NotFound, TrialClosed
+from ..extensions import db
+from ..models import DiaryEntry, DiaryEntryVersion, Trial, User
+from .access import own_trial_for, trial_for
+from .evaluations import request_evaluation
+
+CREATED, DUPLICATE, CONFLICT, INVALID = "created", "duplicate", "conflict", "invalid"
+
+
+@dataclass
+class BatchItem:
+    """One entry of a batch as the view parsed it: its data, or why it is invalid."""
+
+    client_id: str | None
+    data: dict[str, Any] | None = None
+    errors: dict[str, Any] | None = None
+
+
+@dataclass
+class BatchResult:
+    client_id: str | None
+    status: str
+    id: int | None = None
+    errors: dict[str, Any] | None = field(default=None)
+
+
+@dataclass(frozen=True)
+class EntryPage:
+    items: list[DiaryEntry]
+    next_cursor: str | None
+
+
+def record_entry(*, user: User, trial_id: int, data: dict[str, Any]) -> tuple[DiaryEntry, bool]:
+    """Store one entry; a replay of the same content returns the stored entry (False), different content is 409."""
+    trial = own_trial_for(user, trial_id, action="entry.create")
+    _ensure_open(trial)
+    client_id, recorded_at, content = _split(data)
+    digest = content_hash(recorded_at, content)
+    for _attempt in range(2):
+        existing = _by_client_id(trial.id, [client_id]).get(client_id)
+        if existing is not None:
+            return _replayed(existing, digest), False
+        entry = _new_entry(trial, client_id, recorded_at, content, digest)
+        request_evaluation(trial_id=trial.id)
+        try:
+            db.session.commit()
+            return entry, True
+        except IntegrityError:  # the same client_id committed by a concurrent request: now a replay
+            db.session.rollback()
+    raise Conflict("The entry could not be stored; try again.")
+
+
+def record_batch(*, user: User, trial_id: int, items: list[BatchItem]) -> list[BatchResult]:
+    """Store a batch; each entry gets its own result and one bad entry never sinks the others."""
+    trial = own_trial_for(user, trial_id, action="entry.batch")
+    _ensure_open(trial)
+    for _attempt in range(2):
+        try:
+            results = _store_batch(trial, items)
+            db.session.commit()
+            return results
+        except IntegrityError:  # a concurrent upload stored some of these client_ids: sort them again
+            db.session.rollback()
+    raise Conflict("The batch could not be stored; try again.")
+
+
+def list_entries(
+    *, user: User, trial_id: int, updated_since: datetime | None = None, cursor: str | None = None, limit: int = 100
+) -> EntryPage:
+    """Entries (voided ones too, marked) in the order they last changed, for the phone's sync."""
+    trial = trial_for(user, trial_id, action="entry.list")
+    query = select(DiaryEntry).where(DiaryEntry.trial_id == trial.id)
+    if updated_since is not None:
+        query = query.where(DiaryEntry.updated_at >= updated_since)
+    if cursor is not None:
+        after_time, after_id = _decode_cursor(cursor)
+        query = query.where(tuple_(DiaryEntry.updated_at, DiaryEntry.id) > tuple_(after_time, after_id))
+    rows = list(db.session.execute(
+        query.order_by(DiaryEntry.updated_at, DiaryEntry.id).limit(limit + 1)
+    ).scalars())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return EntryPage(rows, _encode_cursor(rows[-1]) if more else None)
+
+
+def get_entry(*, user: User, trial_id: int, entry_id: int) -> DiaryEntry:
+    trial = trial_for(user, trial_id, action="entry.read")
+    return _entry_of(trial, entry_id)
+
+
+def entry_versions(*, user: User, trial_id: int, entry_id: int) -> list[DiaryEntryVersion]:
+    trial = trial_for(user, trial_id, action="entry.history")
+    entry = _entry_of(trial, entry_id)
+    return list(db.session.execute(
+        select(DiaryEntryVersion).where(DiaryEntryVersion.entry_id == entry.id).order_by(DiaryEntryVersion.version)
+    ).scalars())
+
+
+def correct_entry(*, user: User, trial_id: int, entry_id: int, changes: dict[str, Any]) -> DiaryEntry:
+    """Replace the fields sent (a nested object whole; null clears an optional one); keep the old version."""
+    trial = own_trial_for(user, trial_id, action="entry.correct")
+    _ensure_open(trial)
+    entry = _entry_of(trial, entry_id, lock=True)
+    if entry.voided_at is not None:
+        raise Conflict("A voided entry cannot be corrected.")
+    recorded_at = changes.pop("recorded_at", None) or entry.recorded_at_local
+    content = {**entry.content, **changes}
+    content = {k: v for k, v in content.items() if v is not None}
+    if "pain" not in content:
+        raise Invalid("pain is required.", errors={"pain": ["Cannot be removed."]})
+    digest = content_hash(recorded_at, content)
+    if digest == entry.content_hash:  # a retried correction: nothing new to keep
+        db.session.rollback()
+        return entry
+    db.session.add(DiaryEntryVersion(
+        entry_id=entry.id, version=entry.version, recorded_at=entry.recorded_at,
+        utc_offset_minutes=entry.utc_offset_minutes, content=entry.content, replaced_by=user.id,
+    ))
+    entry.recorded_at, entry.utc_offset_minutes = recorded_at, _offset_minutes(recorded_at)
+    entry.content, entry.content_hash = content, digest
+    entry.version += 1
+    entry.updated_at = now()
+    request_evaluation(trial_id=trial.id)
+    db.session.commit()
+    return entry
+
+
+def void_entry(*, user: User, trial_id: int, entry_id: int, reason: str) -> DiaryEntry:
+    """Void an entry with a reason: kept, excluded from evaluation. Voiding again changes nothing."""
+    trial = own_trial_for(user, trial_id, action="entry.void")
+    _ensure_open(trial)
+    entry = _entry_of(trial, entry_id, lock=True)
+    if entry.voided_at is None:
+        entry.voided_at = entry.updated_at = now()
+        entry.void_reason = reason
+        request_evaluation(trial_id=trial.id)
+        db.session.commit()
+    return entry
+
+
+def content_hash(recorded_at: datetime, content: dict[str, Any]) -> str:
+    canonical = json.dumps(
+        {"recorded_at": recorded_at.astimezone(UTC).isoformat(), "content": content},
+        sort_keys=True, separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _store_batch(trial: Trial, items: list[BatchItem]) -> list[BatchResult]:
+    valid_ids = [item.client_id for item in items if item.data is not None]
+    known = _by_client_id(trial.id, valid_ids)
+    results: list[BatchResult] = []
+    created: list[tuple[BatchResult, DiaryEntry]] = []
+    for item in items:
+        if item.data is None:
+            results.append(BatchResult(item.client_id, INVALID, errors=item.errors))
+            continue
+        client_id, recorded_at, content = _split(dict(item.data))
+        digest = content_hash(recorded_at, content)
+        existing = known.get(client_id)
+        if existing is None:
+            existing = known[client_id] = _new_entry(trial, client_id, recorded_at, content, digest)
+            result = BatchResult(client_id, CREATED)
+            created.append((result, existing))
+        elif digest in (existing.original_hash, existing.content_hash):
+            result = BatchResult(client_id, DUPLICATE, existing.id)
+        else:
+            result = BatchResult(client_id, CONFLICT, existing.id,
+                                 errors={"client_id": ["Already recorded with different content."]})
+        results.append(result)
+    if created:
+        request_evaluation(trial_id=trial.id)
+        db.session.flush()
+        for result, entry in created:
+            result.id = entry.id
+        for result in results:  # a later duplicate of an entry created in this same batch
+            if result.id is None and result.status != INVALID:
+                result.id = known[result.client_id].id
+    return results
+
+
+def _split(data: dict[str, Any]) -> tuple[str, datetime, dict[str, Any]]:
+    data = dict(data)
+    client_id = str(data.pop("client_id"))
+    recorded_at = data.pop("recorded_at")
+    return client_id, recorded_at, data
+
+
+def _new_entry(trial: Trial, client_id: str, recorded_at: datetime, content: dict[str, Any], digest: str) -> DiaryEntry:
+    moment = now()
+    entry = DiaryEntry(
+        trial_id=trial.id, client_id=client_id, recorded_at=recorded_at,
+        utc_offset_minutes=_offset_minutes(recorded_at), content=content,
+        content_hash=digest, original_hash=digest, version=1, created_at=moment, updated_at=moment,
+    )
+    db.session.add(entry)
+    return entry
+
+
+def _replayed(existing: DiaryEntry, digest: str) -> DiaryEntry:
+    if digest in (existing.original_hash, existing.content_hash):
+        return existing
+    raise Conflict(
+        "This client_id was already recorded with different content.",
+        errors={"client_id": ["Already recorded with different content."]},
+        details={"entry_id": existing.id},
+    )
+
+
+def _by_client_id(trial_id: int, client_ids: list[str]) -> dict[str, DiaryEntry]:
+    if not client_ids:
+        return {}
+    rows = db.session.execute(
+        select(DiaryEntry).where(DiaryEntry.trial_id == trial_id, DiaryEntry.client_id.in_(set(client_ids)))
+    ).scalars()
+    return {row.client_id: row for row in rows}
+
+
+def _entry_of(trial: Trial, entry_id: int, lock: bool = False) -> DiaryEntry:
+    entry = db.session.get(DiaryEntry, entry_id, with_for_update=lock or None)
+    if entry is None or entry.trial_id != trial.id:
+        raise NotFound("No such entry.")
+    return entry
+
+
+def _ensure_open(trial: Trial) -> None:
+    if not trial.diary_open:
+        raise TrialClosed(f"The diary is closed: the trial is {trial.closure}.")
+
+
+def _offset_minutes(moment: datetime) -> int:
+    return int(moment.utcoffset().total_seconds() // 60)
+
+
+def _encode_cursor(entry: DiaryEntry) -> str:
+    raw = f"{entry.updated_at.isoformat()}|{entry.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        when, entry_id = raw.split("|")
+        return datetime.fromisoformat(when), int(entry_id)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Invalid("The cursor is not valid.", errors={"cursor": ["Not a cursor this API gave."]}) from exc

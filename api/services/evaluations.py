@@ -1,0 +1,229 @@
+"""Evaluations: due-time requests (the outbox of evaluation work), running them, and reading history."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import defaultdict
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import and_, case, delete, exists, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..clock import now
+from ..domain import evaluation as rules
+from ..domain.mme import Medication
+from ..errors import NotFound
+from ..extensions import db
+from ..models import DiaryEntry, Evaluation, EvaluationRequest, Trial, User
+from .access import trial_for
+
+log = logging.getLogger(__name__)
+
+
+def request_evaluation(*, trial_id: int, immediately: bool = False) -> None:
+    """Ask for an evaluation, in the caller's transaction; a burst of requests makes one row.
+
+    Not committed here: the request becomes visible with the change that caused it, or not at all.
+    """
+    moment = now()
+    due = moment if immediately else moment + timedelta(seconds=current_app.config["EVALUATION_DEBOUNCE_SECONDS"])
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    table = EvaluationRequest.__table__
+    statement = dialect.insert(table).values(trial_id=trial_id, due_at=due, generation=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.trial_id],
+        set_={
+            "generation": table.c.generation + 1,
+            "due_at": case((statement.excluded.due_at < table.c.due_at, statement.excluded.due_at),
+                           else_=table.c.due_at),
+        },
+    )
+    db.session.execute(statement)
+
+
+def queue_evaluation(*, user: User, trial_id: int) -> None:
+    """On request of the care team: evaluate as soon as a worker is free."""
+    trial_for(user, trial_id, action="evaluation.request")
+    request_evaluation(trial_id=trial_id, immediately=True)
+    db.session.commit()
+
+
+def claim_due_requests(*, limit: int = 1000) -> list[int]:
+    """Mark due requests as dispatched (the caller sends them); a lost dispatch is retried after a lease."""
+    moment = now()
+    lease = timedelta(seconds=current_app.config["EVALUATION_LEASE_SECONDS"])
+    query = (
+        select(EvaluationRequest)
+        .where(EvaluationRequest.due_at <= moment)
+        .where((EvaluationRequest.dispatched_at.is_(None)) | (EvaluationRequest.dispatched_at < moment - lease))
+        .order_by(EvaluationRequest.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = list(db.session.execute(query).scalars())
+    for row in rows:
+        row.dispatched_at = moment
+    return [row.trial_id for row in rows]
+
+
+def request_final_evaluations() -> int:
+    """Request a final evaluation for every open trial past its end that has none yet."""
+    moment = now()
+    has_final = exists().where(and_(Evaluation.trial_id == Trial.id, Evaluation.final.is_(True)))
+    pending = exists().where(EvaluationRequest.trial_id == Trial.id)
+    trial_ids = db.session.execute(
+        select(Trial.id).where(Trial.end_at <= moment, Trial.closure.is_(None), ~has_final, ~pending)
+    ).scalars().all()
+    for trial_id in trial_ids:
+        request_evaluation(trial_id=trial_id, immediately=True)
+    db.session.commit()
+    return len(trial_ids)
+
+
+def request_active_refresh() -> int:
+    """Request an interim evaluation of every active trial: compliance changes as buckets close."""
+    moment = now()
+    trial_ids = db.session.execute(
+        select(Trial.id).where(Trial.start_at <= moment, Trial.end_at > moment, Trial.closure.is_(None))
+    ).scalars().all()
+    for trial_id in trial_ids:
+        request_evaluation(trial_id=trial_id, immediately=True)
+    db.session.commit()
+    return len(trial_ids)
+
+
+def run_evaluations(*, trial_ids: list[int]) -> list[Evaluation]:
+    """Evaluate these trials now; store each result that differs from the trial's latest. Idempotent.
+
+    One transaction: the trials are locked (no key update, so diary inserts go on), each request row
+    is removed only if no new request arrived since it was read, and the rest are released.
+    """
+    moment = now()
+    ids = sorted(set(trial_ids))
+    trials = list(db.session.execute(
+        select(Trial).where(Trial.id.in_(ids)).order_by(Trial.id).with_for_update(key_share=True, of=Trial)
+    ).scalars())
+    generations = dict(db.session.execute(
+        select(EvaluationRequest.trial_id, EvaluationRequest.generation)
+        .where(EvaluationRequest.trial_id.in_(ids)).order_by(EvaluationRequest.trial_id).with_for_update()
+    ).all())
+    evaluable = [t for t in trials if t.closure is None]
+    entries = _valid_entries([t.id for t in evaluable], until=moment)
+    latest = _latest_hashes([t.id for t in evaluable])
+    stored = []
+    for trial in evaluable:
+        result = rules.evaluate(facts_of(trial), entries.get(trial.id, []), moment)
+        record = _record_of(trial.id, result)
+        if record.result_hash != latest.get(trial.id):
+            db.session.add(record)
+            stored.append(record)
+    for trial_id, generation in generations.items():
+        db.session.execute(delete(EvaluationRequest).where(
+            EvaluationRequest.trial_id == trial_id, EvaluationRequest.generation == generation))
+    db.session.execute(update(EvaluationRequest).where(EvaluationRequest.trial_id.in_(ids)).values(dispatched_at=None))
+    db.session.commit()
+    for record in stored:
+        log.info("evaluation stored", extra={"trial_id": record.trial_id, "outcome": record.outcome})
+    return stored
+
+
+def evaluation_history(*, user: User, trial_id: int) -> list[Evaluation]:
+    trial = trial_for(user, trial_id, action="evaluation.list")
+    return list(db.session.execute(
+        select(Evaluation).where(Evaluation.trial_id == trial.id).order_by(Evaluation.id.desc())
+    ).scalars())
+
+
+def latest_evaluation(*, user: User, trial_id: int) -> Evaluation:
+    trial = trial_for(user, trial_id, action="evaluation.read")
+    evaluation = latest_of(trial.id)
+    if evaluation is None:
+        raise NotFound("The trial has no evaluation yet.")
+    return evaluation
+
+
+def latest_of(trial_id: int) -> Evaluation | None:
+    return db.session.execute(
+        select(Evaluation).where(Evaluation.trial_id == trial_id).order_by(Evaluation.id.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def trial_summary(*, user: User, trial_id: int) -> dict[str, Any]:
+    """The per-bucket series (pain, MME, interference, entries) beside the baseline, as of now."""
+    trial = trial_for(user, trial_id, action="trial.summary")
+    moment = now()
+    result = rules.evaluate(facts_of(trial), _valid_entries([trial.id], until=moment).get(trial.id, []), moment)
+    return {
+        "trial_id": trial.id,
+        "as_of": moment,
+        "bucket": result.protocol["bucket"],
+        "baseline": trial.baseline,
+        "metrics": result.metrics,
+        "outcome": result.outcome,
+        "final": result.final,
+        "buckets": [asdict(b) for b in result.buckets],
+    }
+
+
+def facts_of(trial: Trial) -> rules.TrialFacts:
+    baseline = trial.baseline
+    return rules.TrialFacts(
+        therapy=trial.therapy, start_at=trial.start_at, end_at=trial.end_at, timezone=trial.timezone,
+        baseline=rules.Baseline(pain=baseline["pain"], mme=baseline.get("mme"), odi=baseline.get("odi"),
+                                interference=baseline.get("interference")),
+        protocol=trial.protocol,
+    )
+
+
+def entry_facts(client_id: str, recorded_at, content: dict[str, Any]) -> rules.Entry:
+    function = content.get("function") or {}
+    return rules.Entry(
+        recorded_at=recorded_at, pain_score=content["pain"]["score"], key=client_id,
+        interference=function.get("interference"), odi=function.get("odi"), pgic=content.get("pgic"),
+        sedation_score=content.get("sedation_score"), symptoms=tuple(content.get("symptoms", ())),
+        medications=tuple(Medication(m["name"], m["dose"], m["unit"], m.get("route"))
+                          for m in content.get("medications", ())),
+    )
+
+
+def _valid_entries(trial_ids: list[int], *, until) -> dict[int, list[rules.Entry]]:
+    """Current, unvoided entries of these trials recorded up to `until` (the domain trims the window)."""
+    if not trial_ids:
+        return {}
+    rows = db.session.execute(
+        select(DiaryEntry.trial_id, DiaryEntry.client_id, DiaryEntry.recorded_at, DiaryEntry.content)
+        .where(DiaryEntry.trial_id.in_(trial_ids), DiaryEntry.voided_at.is_(None), DiaryEntry.recorded_at <= until)
+    )
+    entries: dict[int, list[rules.Entry]] = defaultdict(list)
+    for trial_id, client_id, recorded_at, content in rows:
+        entries[trial_id].append(entry_facts(client_id, recorded_at, content))
+    return entries
+
+
+def _latest_hashes(trial_ids: list[int]) -> dict[int, str]:
+    if not trial_ids:
+        return {}
+    newest = (
+        select(Evaluation.trial_id, db.func.max(Evaluation.id).label("id"))
+        .where(Evaluation.trial_id.in_(trial_ids)).group_by(Evaluation.trial_id).subquery()
+    )
+    return dict(db.session.execute(
+        select(Evaluation.trial_id, Evaluation.result_hash).join(newest, Evaluation.id == newest.c.id)
+    ).all())
+
+
+def _record_of(trial_id: int, result: rules.Result) -> Evaluation:
+    body = {
+        "final": result.final,
+        "outcome": result.outcome,
+        "protocol": result.protocol,
+        "metrics": result.metrics,
+        "criteria": [c.as_dict() for c in result.criteria],
+    }
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+    return Evaluation(trial_id=trial_id, evaluated_at=result.evaluated_at, result_hash=digest, **body)

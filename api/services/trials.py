@@ -1,0 +1,95 @@
+"""Trials: registration with baseline, protocol overrides and care team; end date changes; cancellation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from ..clock import now
+from ..errors import Invalid, NotFound, TrialClosed
+from ..extensions import db
+from ..models import CareTeamMember, Patient, Trial, User
+from . import audit
+from .access import CARE, PATIENT
+
+
+def create_trial(
+    *, staff: User, patient_id: int, therapy: str, start_at: datetime, end_at: datetime,
+    baseline: dict[str, Any], protocol: dict[str, Any], timezone: str | None = None,
+    care_team: list[int] | None = None,
+    device: str | None = None,
+) -> Trial:
+    patient = db.session.get(Patient, patient_id)
+    if patient is None or patient.clinic_id != staff.clinic_id:
+        raise Invalid("No such patient in your clinic.", errors={"patient_id": ["No such patient."]})
+    members = _care_team(staff, care_team if care_team is not None else [staff.id])
+    trial = Trial(
+        clinic_id=staff.clinic_id, patient_id=patient.id, therapy=therapy, device=device,
+        start_at=start_at, end_at=end_at, timezone=timezone or patient.timezone,
+        baseline=baseline, protocol_overrides=protocol, created_by=staff.id,
+        care_team_members=[CareTeamMember(user_id=u.id) for u in members],
+    )
+    db.session.add(trial)
+    db.session.flush()
+    audit.record("trial.create", patient_id=patient.id, object_type="trial", object_id=trial.id)
+    db.session.commit()
+    return trial
+
+
+def list_trials(*, user: User, status: str | None = None, patient_id: int | None = None) -> list[Trial]:
+    query = select(Trial).order_by(Trial.id)
+    if user.role == PATIENT:
+        query = query.join(Patient).where(Patient.user_id == user.id)
+    else:
+        query = query.where(Trial.clinic_id == user.clinic_id)
+    if patient_id is not None:
+        query = query.where(Trial.patient_id == patient_id)
+    audit.record("trial.list", patient_id=patient_id, object_type="clinic", object_id=user.clinic_id)
+    trials = list(db.session.execute(query).scalars())
+    moment = now()
+    return [t for t in trials if status is None or t.status_at(moment) == status]
+
+
+def update_trial(*, trial: Trial, end_at: datetime | None = None, cancel: bool = False,
+                 care_team: list[int] | None = None, staff: User) -> Trial:
+    """Move the end (lead out early, trial extended), change the care team, or cancel."""
+    if not trial.diary_open:
+        raise TrialClosed(f"The trial is {trial.closure}; it can no longer change.")
+    if end_at is not None:
+        if end_at <= trial.start_at:
+            raise Invalid("The end must come after the start.", errors={"end_at": ["Must be after start_at."]})
+        trial.end_at = end_at
+        from .evaluations import request_evaluation
+
+        request_evaluation(trial_id=trial.id)
+    if care_team is not None:
+        wanted = {u.id for u in _care_team(staff, care_team)}
+        trial.care_team_members = [m for m in trial.care_team_members if m.user_id in wanted] + [
+            CareTeamMember(user_id=uid) for uid in sorted(wanted - set(trial.care_team))
+        ]
+    if cancel:
+        trial.closure, trial.closed_at = "cancelled", now()
+    audit.record("trial.update", patient_id=trial.patient_id, object_type="trial", object_id=trial.id)
+    db.session.commit()
+    return trial
+
+
+def _care_team(staff: User, user_ids: list[int]) -> list[User]:
+    if not user_ids:
+        raise Invalid("A trial needs a care team.", errors={"care_team": ["Name at least one nurse or physician."]})
+    users = {u.id: u for u in db.session.execute(select(User).where(User.id.in_(user_ids))).scalars()}
+    bad = [uid for uid in user_ids if uid not in users or users[uid].clinic_id != staff.clinic_id
+           or users[uid].role not in CARE]
+    if bad:
+        raise Invalid("Care team members must be nurses or physicians of your clinic.",
+                      errors={"care_team": [f"Not a nurse or physician of this clinic: {', '.join(map(str, bad))}."]})
+    return [users[uid] for uid in dict.fromkeys(user_ids)]
+
+
+def get_trial_or_404(trial_id: int) -> Trial:
+    trial = db.session.get(Trial, trial_id)
+    if trial is None:
+        raise NotFound("No such trial.")
+    return trial

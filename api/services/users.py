@@ -1,0 +1,37 @@
+"""Clinic staff accounts."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..errors import Conflict
+from ..extensions import db
+from ..models import Clinic, User
+from .passwords import hash_password
+
+
+def create_staff_user(*, clinic: Clinic, email: str, role: str, password: str, display_name: str | None = None) -> User:
+    """A staff account in `clinic`; 409 when the email is taken anywhere."""
+    email = email.strip().lower()
+    if db.session.execute(select(User.id).where(User.email == email)).first():
+        raise Conflict("An account with this email already exists.", errors={"email": ["Already in use."]})
+    user = User(clinic=clinic, email=email, role=role, display_name=display_name,
+                password_hash=hash_password(password))
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def bootstrap_user(*, clinic_name: str, email: str, role: str, password: str) -> User:
+    """For the command line: creates the clinic when it does not exist yet."""
+    clinic = db.session.execute(select(Clinic).where(Clinic.name == clinic_name)).scalar_one_or_none()
+    if clinic is None:
+        clinic = Clinic(name=clinic_name)
+        db.session.add(clinic)
+    return create_staff_user(clinic=clinic, email=email, role=role, password=password)
+
+
+def list_staff(*, admin: User) -> list[User]:
+    return list(db.session.execute(
+        select(User).where(User.clinic_id == admin.clinic_id, User.role != "patient").order_by(User.id)
+    ).scalars())

@@ -1,0 +1,126 @@
+"""Test set-up: the schema comes from the Alembic migrations; every test starts from empty tables."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from api import create_app
+from api.cli import migrate_database
+from api.extensions import db, limiter
+
+from . import factories
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("instance")
+    url = f"sqlite:///{folder / 'test.sqlite'}"
+    migrate_database(url)
+    application = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "CELERY_BROKER_URL": f"sqla+sqlite:///{folder / 'broker.sqlite'}",
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
+        "JWT_SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
+    })
+    return application
+
+
+@pytest.fixture(autouse=True)
+def _clean(request):
+    yield
+    if "app" not in request.fixturenames:
+        return
+    application = request.getfixturevalue("app")
+    with application.app_context():
+        db.session.remove()
+        with db.engine.begin() as connection:
+            for table in reversed(db.metadata.sorted_tables):
+                connection.execute(text(f"DELETE FROM {table.name}"))
+        limiter.reset()
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class ApiClient:
+    """A signed-in caller: `as_nurse.post("/trials", json=...)` with the bearer token added."""
+
+    def __init__(self, client, token: str | None = None):
+        self.client, self.token = client, token
+
+    def _call(self, method: str, path: str, **kwargs):
+        headers = kwargs.pop("headers", {})
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        url = path if path.startswith("/api/") or path.startswith("/healthz") else f"/api/v1{path}"
+        return getattr(self.client, method)(url, headers=headers, **kwargs)
+
+    def get(self, path, **kw):
+        return self._call("get", path, **kw)
+
+    def post(self, path, **kw):
+        return self._call("post", path, **kw)
+
+    def patch(self, path, **kw):
+        return self._call("patch", path, **kw)
+
+    def delete(self, path, **kw):
+        return self._call("delete", path, **kw)
+
+
+def sign_in(client, email: str, password: str = factories.PASSWORD) -> ApiClient:
+    response = client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.get_json()
+    return ApiClient(client, response.get_json()["access_token"])
+
+
+@pytest.fixture
+def world(app, client):
+    """Two clinics with staff; clinic A has an enrolled patient with an active SCS trial."""
+    with app.app_context():
+        a, b = factories.ClinicFactory(name="Clinic A"), factories.ClinicFactory(name="Clinic B")
+        nurse = factories.UserFactory(clinic=a, role="nurse")
+        physician = factories.UserFactory(clinic=a, role="physician")
+        admin = factories.UserFactory(clinic=a, role="admin")
+        other_nurse = factories.UserFactory(clinic=b, role="nurse")
+        patient = factories.PatientFactory(clinic=a)
+        second_patient = factories.PatientFactory(clinic=a)
+        trial = factories.TrialFactory(patient=patient, care_team=[nurse, physician])
+        db.session.commit()
+        ids = {
+            "nurse": nurse.email, "physician": physician.email, "admin": admin.email,
+            "other_nurse": other_nurse.email, "patient": patient.user.email,
+            "second_patient": second_patient.user.email, "trial_id": trial.id, "patient_id": patient.id,
+            "nurse_id": nurse.id, "physician_id": physician.id,
+        }
+    return World(client, ids)
+
+
+class World:
+    def __init__(self, client, ids):
+        self.client, self.ids = client, ids
+
+    def __getattr__(self, name):
+        if name.startswith("as_"):
+            return sign_in(self.client, self.ids[name[3:]])
+        return self.ids[name]
+
+
+def entry(recorded_at: datetime | None = None, score: int = 4, **fields) -> dict:
+    """A valid diary entry body."""
+    moment = recorded_at or datetime.now(UTC) - timedelta(minutes=5)
+    return {"client_id": str(uuid.uuid4()), "recorded_at": moment.isoformat(), "pain": {"score": score}, **fields}
