@@ -13,12 +13,17 @@ timezone = "UTC"
 enable_utc = True
 worker_hijack_root_logger = False
 broker_connection_retry_on_startup = True
-# Longer than any task (the longest, a sweep batch, takes seconds); a message a killed worker held
-# goes back to the queue after this. The outbox re-dispatches sooner anyway (EVALUATION_LEASE_SECONDS).
-broker_transport_options = {
-    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "600")),
-    "polling_interval": 1,
-}
+
+
+def broker_transport_options(broker_url: str) -> dict:
+    """Redis: a message a killed worker held goes back to the queue after the visibility timeout, which
+    must be longer than any task (the longest, a batch of 100 evaluations, takes well under a second).
+    The outbox re-dispatches sooner anyway (EVALUATION_LEASE_SECONDS). The embedded SQLAlchemy
+    transport hands its options to create_engine, so it gets none."""
+    if not broker_url.startswith(("redis://", "rediss://")):
+        return {}
+    return {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "600"))}
+
 # A publish while the broker is down must fail fast: the outbox row stays and is sent later.
 task_publish_retry_policy = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
 broker_connection_timeout = 3
@@ -28,8 +33,13 @@ beat_scheduler = "tasks.beat:LockedScheduler"
 
 
 def beat_schedule(sweep_seconds: float) -> dict:
+    """Sweeps, each idempotent; one that waited past its next run is dropped, as the next one does its work."""
+
+    def every(task: str, seconds: float) -> dict:
+        return {"task": task, "schedule": seconds, "options": {"expires": seconds * 2}}
+
     return {
-        "dispatch-due-evaluations": {"task": "outbox.dispatch_due", "schedule": sweep_seconds},
-        "request-final-evaluations": {"task": "evaluations.request_finals", "schedule": max(sweep_seconds, 30)},
-        "refresh-active-evaluations": {"task": "evaluations.request_daily_refresh", "schedule": 3600},
+        "dispatch-due-evaluations": every("outbox.dispatch_due", sweep_seconds),
+        "request-final-evaluations": every("evaluations.request_finals", sweep_seconds * 6),
+        "refresh-active-evaluations": every("evaluations.request_daily_refresh", 3600),
     }

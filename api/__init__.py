@@ -9,6 +9,7 @@ from flask import Flask
 from . import config as settings
 from . import errors, logs
 from .extensions import Api, db, jwt, limiter
+from .extensions.database import tune_sqlite
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -18,14 +19,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     logs.configure(app)
 
     db.init_app(app)
+    with app.app_context():
+        tune_sqlite(db.engine)
     jwt.init_app(app)
     limiter.init_app(app)
     api = Api(app)
     errors.register(app)
 
     from . import auth_tokens, resources
-    from .services import audit
     from .extensions.celery import init_celery
+    from .services import audit
 
     auth_tokens.register(jwt)
     audit.register(app)

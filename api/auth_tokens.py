@@ -6,6 +6,7 @@ One query per request loads the session and its user; a revoked session or inact
 from __future__ import annotations
 
 from flask_jwt_extended import JWTManager
+
 from .errors import body
 from .extensions import db
 from .models import AuthSession, User

@@ -54,6 +54,7 @@ def load() -> dict:
         "EVALUATION_DEBOUNCE_SECONDS": int(os.environ.get("EVALUATION_DEBOUNCE_SECONDS", "10")),
         "EVALUATION_LEASE_SECONDS": int(os.environ.get("EVALUATION_LEASE_SECONDS", "120")),
         "SWEEP_INTERVAL_SECONDS": float(os.environ.get("SWEEP_INTERVAL_SECONDS", "5")),
+        "BEAT_LEASE_SECONDS": float(os.environ.get("BEAT_LEASE_SECONDS", "30")),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         # flask-smorest / OpenAPI
         "API_TITLE": "Trial Diary",

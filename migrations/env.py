@@ -5,7 +5,7 @@ from sqlalchemy import create_engine
 
 from api import config as settings
 from api import models  # noqa: F401  (registers every table on the metadata)
-from api.extensions.database import db
+from api.extensions.database import db, tune_sqlite
 
 url = context.config.get_main_option("sqlalchemy.url") or settings.load()["SQLALCHEMY_DATABASE_URI"]
 target_metadata = db.metadata
@@ -13,6 +13,7 @@ target_metadata = db.metadata
 
 def run_migrations_online() -> None:
     engine = create_engine(url)
+    tune_sqlite(engine)
     with engine.connect() as connection:
         context.configure(
             connection=connection,

@@ -16,16 +16,20 @@ from api.extensions import db
 from api.models import BeatLease
 
 log = logging.getLogger(__name__)
-LEASE = timedelta(seconds=30)
 
 
 class LockedScheduler(PersistentScheduler):
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
+    @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.app.flask_app.config["BEAT_LEASE_SECONDS"])
+
     def tick(self, *args, **kwargs):
+        renew_every = self.lease.total_seconds() / 3
         if not self._hold_lease():
-            return LEASE.total_seconds() / 3
-        return min(super().tick(*args, **kwargs), LEASE.total_seconds() / 3)
+            return renew_every
+        return min(super().tick(*args, **kwargs), renew_every)
 
     def _hold_lease(self) -> bool:
         with self.app.flask_app.app_context():
@@ -34,10 +38,10 @@ class LockedScheduler(PersistentScheduler):
                 taken = db.session.execute(
                     update(BeatLease)
                     .where(BeatLease.name == "beat", (BeatLease.holder == self.holder) | (BeatLease.expires_at < moment))
-                    .values(holder=self.holder, expires_at=moment + LEASE)
+                    .values(holder=self.holder, expires_at=moment + self.lease)
                 ).rowcount
                 if not taken and db.session.get(BeatLease, "beat") is None:
-                    db.session.add(BeatLease(name="beat", holder=self.holder, expires_at=moment + LEASE))
+                    db.session.add(BeatLease(name="beat", holder=self.holder, expires_at=moment + self.lease))
                     taken = 1
                 db.session.commit()
             except Exception:

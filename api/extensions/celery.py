@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from celery import Celery, Task
-from celery.signals import before_task_publish, task_postrun, task_prerun, worker_process_init
+from celery.signals import before_task_publish, task_prerun, worker_process_init
 from flask import Flask
 
 from ..logs import request_id_var
+from .database import db
 
 
 def init_celery(app: Flask) -> Celery:
@@ -15,11 +16,15 @@ def init_celery(app: Flask) -> Celery:
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):
             with app.app_context():
-                return self.run(*args, **kwargs)
+                try:
+                    return self.run(*args, **kwargs)
+                finally:
+                    db.session.remove()  # one session per task
 
     celery = Celery(app.import_name, task_cls=FlaskTask)
     celery.config_from_object(celeryconfig)
     celery.conf.broker_url = app.config["CELERY_BROKER_URL"]
+    celery.conf.broker_transport_options = celeryconfig.broker_transport_options(celery.conf.broker_url)
     celery.conf.beat_schedule = celeryconfig.beat_schedule(app.config["SWEEP_INTERVAL_SECONDS"])
     celery.flask_app = app
     celery.set_default()
@@ -44,18 +49,9 @@ def _adopt_request_id(task=None, **_):
     request_id_var.set(getattr(task.request, "request_id", None) if task else None)
 
 
-@task_postrun.connect
-def _end_task_session(**_):
-    from .database import db
-
-    db.session.remove()
-
-
 @worker_process_init.connect
 def _fresh_connections_after_fork(**_):
     from celery import current_app
-
-    from .database import db
 
     flask_app = getattr(current_app, "flask_app", None)
     if flask_app is not None:

@@ -42,9 +42,16 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, _record):
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
+def tune_sqlite(engine: Engine) -> None:
+    """SQLite as a server-like store: WAL, foreign keys, waiting on locks, one writer at a time.
+
+    Bound to our own engines only: the embedded Celery broker has an engine of its own.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record):
         # Autocommit at the driver level so that the "begin" hook below controls transactions.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -54,10 +61,8 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-
-@event.listens_for(Engine, "begin")
-def _sqlite_begin_immediate(connection):
-    # SQLite allows one writer: taking the write lock up front avoids "database is locked" when a
-    # read transaction later tries to write. This is what serialises the embedded default.
-    if connection.dialect.name == "sqlite":
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection):
+        # SQLite allows one writer: taking the write lock up front avoids "database is locked" when a
+        # read transaction later tries to write. This is what serialises the embedded default.
         connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -6,8 +6,6 @@ Revises:
 
 import sqlalchemy as sa
 from alembic import op
-
-
 from sqlalchemy.dialects import postgresql
 
 revision = '0001'

@@ -8,7 +8,16 @@ from ...extensions import Blueprint
 from ...services import diary
 from ...services.access import CARE, PATIENT, actor, requires
 from .schemas import (
-    BatchIn, BatchOut, EntryIn, EntryOut, EntryPageOut, EntryPatchIn, EntryQuery, EntryVersionOut, VoidIn, VoidQuery,
+    BatchIn,
+    BatchOut,
+    EntryIn,
+    EntryOut,
+    EntryPageOut,
+    EntryPatchIn,
+    EntryQuery,
+    EntryVersionOut,
+    VoidIn,
+    VoidQuery,
 )
 
 blp = Blueprint("entries", __name__, url_prefix="/api/v1/trials", description="Diary entries (the phone app).")

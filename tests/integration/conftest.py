@@ -1,0 +1,212 @@
+"""Integration set-up: a throwaway PostgreSQL database built by the migrations, Redis, real workers.
+
+Off CI a missing PostgreSQL or Redis skips these tests with the reason; under CI=true it fails them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+from sqlalchemy import text
+
+from api import create_app
+from api.cli import migrate_database
+from api.extensions import db
+
+ROOT = Path(__file__).resolve().parents[2]
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+SECRET = "integration-secret-key-long-enough-for-hs256"
+# Short timings so that the tests wait seconds, not minutes; the mechanisms are the production ones.
+FAST = {
+    "EVALUATION_DEBOUNCE_SECONDS": "1",
+    "EVALUATION_LEASE_SECONDS": "4",
+    "SWEEP_INTERVAL_SECONDS": "0.5",
+    "BEAT_LEASE_SECONDS": "3",
+    "CELERY_VISIBILITY_TIMEOUT": "30",
+}
+
+
+def unavailable(reason: str):
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason}: under CI=true the integration services are required")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    try:
+        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        unavailable(f"PostgreSQL is not reachable at {POSTGRES_URL} ({type(exc).__name__})")
+    name = f"trial_diary_it_{uuid.uuid4().hex[:10]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    migrate_database(url.replace("postgresql://", "postgresql+psycopg://"))
+    yield url
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).flushdb()
+    except redis.exceptions.RedisError as exc:
+        unavailable(f"Redis is not reachable at {REDIS_URL} ({type(exc).__name__})")
+    return REDIS_URL
+
+
+def app_settings(pg: str, broker: str, instance: Path) -> dict[str, str]:
+    return {"DATABASE_URL": pg, "CELERY_BROKER_URL": broker, "SECRET_KEY": SECRET,
+            "INSTANCE_DIR": str(instance), **FAST}
+
+
+@pytest.fixture(scope="session")
+def pg_app(pg_url, redis_url, tmp_path_factory):
+    settings = app_settings(pg_url, redis_url, tmp_path_factory.mktemp("pg-instance"))
+    saved = {k: os.environ.get(k) for k in settings}
+    os.environ.update(settings)
+    try:
+        application = create_app({"TESTING": True})
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return application
+
+
+@pytest.fixture
+def pg(pg_app):
+    """An app context on empty tables."""
+    with pg_app.app_context():
+        tables = ", ".join(t.name for t in db.metadata.sorted_tables)
+        db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.session.commit()
+        redis.Redis.from_url(pg_app.config["CELERY_BROKER_URL"]).flushdb()
+        yield pg_app
+        db.session.remove()
+
+
+class Worker:
+    """A real `celery worker --beat` process, in its own process group so that it can be killed whole."""
+
+    def __init__(self, env: dict[str, str], folder: Path, name: str):
+        self.env, self.folder, self.name = env, folder, name
+        self.log = folder / f"{name}.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60) -> Worker:
+        self.log.write_text("")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "wsgi:celery", "worker", "--beat", "--concurrency", "1",
+             "--hostname", f"{self.name}-{uuid.uuid4().hex[:6]}@%h",
+             "--schedule", str(self.folder / f"{self.name}-beat-{uuid.uuid4().hex[:6]}"), "--loglevel", "INFO"],
+            cwd=ROOT, env={**os.environ, **self.env}, stdout=self.log.open("a"), stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if "ready." in self.log.read_text(errors="replace"):
+                return self
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited:\n{self.log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        raise RuntimeError(f"worker not ready in {timeout}s:\n{self.log.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL the worker, its pool and its beat: nothing gets to clean up."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def workers(pg, pg_url, tmp_path):
+    """Start workers with `workers.start(name, broker=...)`; all are stopped after the test."""
+    started: list[Worker] = []
+
+    class Workers:
+        def start(self, name: str = "worker", broker: str | None = None) -> Worker:
+            env = app_settings(pg_url, broker or pg.config["CELERY_BROKER_URL"], tmp_path)
+            worker = Worker(env, tmp_path, name).start()
+            started.append(worker)
+            return worker
+
+    yield Workers()
+    for worker in started:
+        worker.stop()
+
+
+def wait_for(predicate, timeout: float = 60, interval: float = 0.25, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PrivateRedis:
+    """A redis-server of our own on a free port, for tests that stop and restart the broker."""
+
+    def __init__(self, folder: Path):
+        binary = shutil.which("redis-server")
+        if binary is None:
+            unavailable("redis-server is not installed")
+        self.binary, self.folder, self.port = binary, folder, free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(self._answers, 10, message="private redis to answer")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+    def _answers(self) -> bool:
+        try:
+            return redis.Redis(port=self.port, socket_connect_timeout=0.5).ping()
+        except redis.exceptions.RedisError:
+            return False
+
+
+@pytest.fixture
+def client_of():
+    """The HTTP client of an app (the API is exercised through its WSGI interface)."""
+    return lambda app: app.test_client()
