@@ -37,7 +37,8 @@ class LockedScheduler(PersistentScheduler):
             try:
                 taken = db.session.execute(
                     update(BeatLease)
-                    .where(BeatLease.name == "beat", (BeatLease.holder == self.holder) | (BeatLease.expires_at < moment))
+                    .where(BeatLease.name == "beat")
+                    .where((BeatLease.holder == self.holder) | (BeatLease.expires_at < moment))
                     .values(holder=self.holder, expires_at=moment + self.lease)
                 ).rowcount
                 if not taken and db.session.get(BeatLease, "beat") is None:

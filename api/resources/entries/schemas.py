@@ -51,7 +51,9 @@ class EntryContent(Schema):
     pain = fields.Nested(PainSchema, required=True)
     function = fields.Nested(FunctionSchema)
     medications = fields.List(fields.Nested(MedicationSchema), validate=validate.Length(max=50))
-    symptoms = fields.List(fields.String(validate=validate.OneOf(SYMPTOMS)), validate=validate.Length(max=len(SYMPTOMS)))
+    symptoms = fields.List(
+        fields.String(validate=validate.OneOf(SYMPTOMS)), validate=validate.Length(max=len(SYMPTOMS))
+    )
     temperature_c = Num(validate=between(30, 45))
     sedation_score = Int(validate=between(1, 4))
     stimulation = fields.Nested(StimulationSchema)
