@@ -89,7 +89,7 @@ def register(app: Flask) -> None:
         message = "Some fields are not valid." if status == 422 else (exc.description or exc.name)
         response = jsonify(body(status, code, message, errors))
         response.status_code = status
-        for key, value in (getattr(exc, "data", None) or {}).get("headers", {}).items():
+        for key, value in ((getattr(exc, "data", None) or {}).get("headers") or {}).items():
             response.headers[key] = value
         return response
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 HOUR = timedelta(hours=1)
@@ -55,4 +55,5 @@ class Calendar:
         return -((self.start_at - instant) // HOUR)
 
     def _midnight(self, day: date) -> datetime:
-        return datetime.combine(day, time(0), tzinfo=self.zone)
+        # As a UTC instant: arithmetic and comparisons between aware datetimes of one zone use wall time.
+        return datetime.combine(day, time(0), tzinfo=self.zone).astimezone(UTC)
