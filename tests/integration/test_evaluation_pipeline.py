@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from api.extensions import db
 from api.models import Evaluation, EvaluationRequest
 
+from .. import worked_example
 from ..conftest import entry, sign_in
 from ..factories import ClinicFactory, PatientFactory, TrialFactory, UserFactory
 from .conftest import PrivateRedis, wait_for
@@ -148,3 +149,21 @@ def test_with_redis_down_diary_writes_succeed_and_evaluations_arrive_after(pg, w
         assert evaluations[0].metrics["data_buckets"] == 3
     finally:
         broker.stop()
+
+
+def test_the_worked_example_through_the_api_and_a_real_worker(pg, workers, client_of):
+    _, patient_email, nurse_email = _trial(pg)
+    with pg.app_context():
+        from api.models import Patient, User
+
+        patient_id = db.session.execute(
+            select(Patient.id).join(User, Patient.user_id == User.id).where(User.email == patient_email)).scalar_one()
+    nurse, patient = sign_in(client_of(pg), nurse_email), sign_in(client_of(pg), patient_email)
+    trial = nurse.post("/trials", json={**worked_example.TRIAL, "patient_id": patient_id}).get_json()
+    stored = patient.post(f"/trials/{trial['id']}/entries/batch", json={"entries": worked_example.entries()})
+    assert {r["status"] for r in stored.get_json()["results"]} == {"created"}
+    workers.start()
+    # Past its end already: beat asks for the final evaluation without anyone calling the API.
+    final = wait_for(lambda: (r := nurse.get(f"/trials/{trial['id']}/evaluations/latest")).status_code == 200
+                     and r.get_json()["final"] and r.get_json(), 60, message="the final evaluation")
+    worked_example.assert_matches(final)

@@ -16,12 +16,18 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def scs(baseline=Baseline(8, 30, 48), start="2026-11-02T14:00-05:00", end="2026-11-09T09:00-05:00",
+WORKED_BASELINE = Baseline(8, 30, 48)
+
+
+def scs(baseline=WORKED_BASELINE, start="2026-11-02T14:00-05:00", end="2026-11-09T09:00-05:00",
         timezone="America/New_York", **overrides) -> TrialFacts:
     return TrialFacts("scs", at(start), at(end), timezone, baseline, effective_protocol("scs", overrides))
 
 
-def intrathecal(baseline=Baseline(7), start="2026-11-02T08:00+00:00", end="2026-11-02T20:00+00:00",
+BOLUS_BASELINE = Baseline(7)
+
+
+def intrathecal(baseline=BOLUS_BASELINE, start="2026-11-02T08:00+00:00", end="2026-11-02T20:00+00:00",
                 **overrides) -> TrialFacts:
     return TrialFacts("intrathecal", at(start), at(end), "UTC", baseline, effective_protocol("intrathecal", overrides))
 

@@ -114,7 +114,7 @@ class BatchOut(Schema):
 class EntryQuery(Schema):
     updated_since = fields.AwareDateTime()
     cursor = fields.String(validate=validate.Length(max=200))
-    limit = Int(load_default=100, validate=between(1, 500))
+    limit = fields.Integer(load_default=100, validate=between(1, 500))  # query strings are text: not strict
 
 
 class EntryOut(Schema):

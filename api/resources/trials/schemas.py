@@ -49,7 +49,7 @@ class TrialPatchIn(Schema):
 
 class TrialQuery(Schema):
     status = fields.String(validate=validate.OneOf(["scheduled", "active", "ended", "decided", "cancelled"]))
-    patient_id = Int()
+    patient_id = fields.Integer()  # query strings are text: not strict
 
 
 class TrialOut(Schema):
