@@ -25,5 +25,5 @@ class AuditEvent(db.Model):
     object_id: Mapped[str | None] = mapped_column(String(64))
     address: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(40))  # "success" or the refusal, e.g. "not_found"
-    status_code: Mapped[int]
+    status_code: Mapped[int | None]  # of a refusal; a success row is written before its status is known
     request_id: Mapped[str | None] = mapped_column(String(64))

@@ -1,13 +1,14 @@
-"""Audit trail: services name what a request touches; one row per request records it with its outcome.
+"""Audit trail: every request that reads or changes patient data leaves one row, with its outcome.
 
-The row is written after the response is decided, in its own transaction, so that refusals (404 for a
-foreign trial, 409 for a closed diary) are recorded as well as successes.
+A service names what it touches with `record()`: the row joins the service's own transaction, so a
+change and its audit row commit together. Reads are committed after the response is decided; a refusal
+or failure (404 for a foreign trial, 409 for a closed diary) rolls the request back and is recorded in
+a transaction of its own.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from flask import Flask, g, request
 from flask_jwt_extended import current_user
@@ -21,42 +22,38 @@ OUTCOMES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "confl
             422: "invalid", 429: "rate_limited"}
 
 
-@dataclass
-class Target:
-    action: str
-    patient_id: int | None
-    object_type: str | None
-    object_id: str | None
-
-
 def record(action: str, *, patient_id: int | None, object_type: str | None = None, object_id=None) -> None:
-    """Name the patient data this request reads or changes (the last call in a request wins)."""
-    g.audit_target = Target(action, patient_id, object_type, None if object_id is None else str(object_id))
+    """Name the patient data this request reads or changes; a later call in the same request replaces it."""
+    event: AuditEvent | None = g.get("audit_event")
+    if event is None or event not in db.session:
+        user = _user()
+        event = AuditEvent(actor_user_id=user.id if user else None, actor_role=user.role if user else None,
+                           clinic_id=user.clinic_id if user else None, address=request.remote_addr,
+                           request_id=g.get("request_id"), outcome="success")
+        db.session.add(event)
+        g.audit_event = event
+    event.action, event.patient_id, event.object_type = action, patient_id, object_type
+    event.object_id = None if object_id is None else str(object_id)
 
 
 def register(app: Flask) -> None:
     @app.after_request
-    def write_audit_event(response):
-        target: Target | None = g.pop("audit_target", None)
-        if target is None:
+    def finish_audit_event(response):
+        event: AuditEvent | None = g.pop("audit_event", None)
+        if event is None:
             return response
         try:
-            user = current_user if _has_user() else None
-            db.session.rollback()  # anything the request left uncommitted is not part of the audit row
-            db.session.add(AuditEvent(
-                actor_user_id=user.id if user else None,
-                actor_role=user.role if user else None,
-                clinic_id=user.clinic_id if user else None,
-                patient_id=target.patient_id,
-                action=target.action,
-                object_type=target.object_type,
-                object_id=target.object_id,
-                address=request.remote_addr,
-                outcome="success" if response.status_code < 400 else OUTCOMES.get(response.status_code, "error"),
-                status_code=response.status_code,
-                request_id=g.get("request_id"),
-            ))
-            db.session.commit()
+            if response.status_code < 400:
+                db.session.commit()  # a read's row; a change's row is already committed with it
+            else:
+                db.session.rollback()
+                db.session.add(AuditEvent(
+                    actor_user_id=event.actor_user_id, actor_role=event.actor_role, clinic_id=event.clinic_id,
+                    patient_id=event.patient_id, action=event.action, object_type=event.object_type,
+                    object_id=event.object_id, address=event.address, request_id=event.request_id,
+                    outcome=OUTCOMES.get(response.status_code, "error"), status_code=response.status_code,
+                ))
+                db.session.commit()
         except Exception:
             db.session.rollback()
             log.exception("audit event could not be written")
@@ -64,8 +61,8 @@ def register(app: Flask) -> None:
         return response
 
 
-def _has_user() -> bool:
+def _user():
     try:
-        return current_user is not None
-    except RuntimeError:
-        return False
+        return current_user
+    except RuntimeError:  # no token was verified in this request (enrollment)
+        return None
