@@ -39,7 +39,8 @@ class Base(DeclarativeBase):
     pass
 
 
-db = SQLAlchemy(model_class=Base)
+# Objects stay loaded after commit: a response is built from what the request just wrote, not re-read.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 
 
 def tune_sqlite(engine: Engine) -> None:

@@ -36,7 +36,7 @@ class User(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
-    clinic: Mapped[Clinic] = relationship(lazy="joined")
+    clinic: Mapped[Clinic] = relationship()
 
 
 class AuthSession(db.Model):

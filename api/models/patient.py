@@ -25,7 +25,7 @@ class Patient(db.Model):
     timezone: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
-    user: Mapped[User] = relationship(lazy="joined")
+    user: Mapped[User] = relationship()
     clinic: Mapped[Clinic] = relationship()
 
     @property

@@ -37,9 +37,7 @@ class Trial(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
 
     patient: Mapped[Patient] = relationship(lazy="joined")
-    care_team_members: Mapped[list[CareTeamMember]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin"
-    )
+    care_team_members: Mapped[list[CareTeamMember]] = relationship(cascade="all, delete-orphan")
 
     @property
     def protocol(self) -> dict[str, Any]:
@@ -67,4 +65,4 @@ class CareTeamMember(db.Model):
     trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
 
-    user: Mapped[User] = relationship(lazy="joined")
+    user: Mapped[User] = relationship()

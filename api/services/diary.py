@@ -16,6 +16,7 @@ from ..clock import now
 from ..errors import Conflict, Invalid, NotFound, TrialClosed
 from ..extensions import db
 from ..models import DiaryEntry, DiaryEntryVersion, Trial, User
+from . import audit
 from .access import own_trial_for, trial_for
 from .evaluations import request_evaluation
 
@@ -46,23 +47,26 @@ class EntryPage:
 
 
 def record_entry(*, user: User, trial_id: int, data: dict[str, Any]) -> tuple[DiaryEntry, bool]:
-    """Store one entry; a replay of the same content returns the stored entry (False), different content is 409."""
+    """Store one entry; a replay of the same content returns the stored entry (False), different content is 409.
+
+    The insert is tried first: replays are rare, and the unique key decides races between them.
+    """
     trial = own_trial_for(user, trial_id, action="entry.create")
     _ensure_open(trial)
     client_id, recorded_at, content = _split(data)
     digest = content_hash(recorded_at, content)
-    for _attempt in range(2):
-        existing = _by_client_id(trial.id, [client_id]).get(client_id)
-        if existing is not None:
-            return _replayed(existing, digest), False
+    try:
         entry = _new_entry(trial, client_id, recorded_at, content, digest)
-        request_evaluation(trial_id=trial.id)
-        try:
-            db.session.commit()
-            return entry, True
-        except IntegrityError:  # the same client_id committed by a concurrent request: now a replay
-            db.session.rollback()
-    raise Conflict("The entry could not be stored; try again.")
+        request_evaluation(trial_id=trial.id)  # flushes the entry: a duplicate client_id fails here
+        db.session.commit()
+        return entry, True
+    except IntegrityError:
+        db.session.rollback()
+    audit.record("entry.create", patient_id=trial.patient_id, object_type="trial", object_id=trial.id)
+    existing = _by_client_id(trial.id, [client_id]).get(client_id)
+    if existing is None:  # the conflict was not on client_id
+        raise Conflict("The entry could not be stored; try again.")
+    return _replayed(existing, digest), False
 
 
 def record_batch(*, user: User, trial_id: int, items: list[BatchItem]) -> list[BatchResult]:

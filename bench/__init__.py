@@ -1,0 +1,1 @@
+"""Benchmarks: run with `.venv/bin/python -m bench.<name>`; method and figures in docs/benchmarks.md."""

@@ -1,0 +1,165 @@
+"""Shared pieces of the benchmarks: a throwaway PostgreSQL database, servers, and an HTTP load generator."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@contextmanager
+def scratch_database():
+    """A new PostgreSQL database migrated to head; dropped afterwards."""
+    from api.cli import migrate_database
+
+    admin = psycopg.connect(POSTGRES_URL, autocommit=True)
+    name = f"trial_diary_bench_{uuid.uuid4().hex[:8]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        migrate_database(url.replace("postgresql://", "postgresql+psycopg://"))
+        yield url
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@contextmanager
+def gunicorn(target: str, port: int, env: dict[str, str], workers: int, threads: int):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", target, "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+         "--threads", str(threads), "--log-level", "warning"],
+        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+                connection.request("GET", "/")
+                connection.getresponse().read()
+                break
+            except OSError:
+                time.sleep(0.2)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+@dataclass
+class LoadResult:
+    requests: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float]
+
+    @property
+    def throughput(self) -> float:
+        """Successful requests per second."""
+        return (self.requests - self.errors) / self.seconds
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))] if ordered else float("nan")
+
+    def summary(self) -> dict:
+        return {"requests": self.requests, "errors": self.errors, "throughput_rps": round(self.throughput, 1),
+                "p50_ms": round(self.percentile(50), 2), "p99_ms": round(self.percentile(99), 2),
+                "mean_ms": round(statistics.fmean(self.latencies_ms), 2) if self.latencies_ms else None}
+
+
+def _client(args) -> tuple[int, int, list[float]]:
+    address, path, bodies_headers, duration, interval, expected = args
+    host, port = address.split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    latencies, errors, count = [], 0, 0
+    start = time.perf_counter()
+    next_send = start
+    while True:
+        now = time.perf_counter()
+        if now - start >= duration:
+            break
+        if interval:
+            if now < next_send:
+                time.sleep(next_send - now)
+            scheduled = next_send
+            next_send += interval
+        else:
+            scheduled = time.perf_counter()
+        body, headers = bodies_headers(count)
+        try:
+            connection.request("POST", path, body=body, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            if response.status != expected:
+                errors += 1
+        except (OSError, http.client.HTTPException):
+            errors += 1
+            connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        latencies.append((time.perf_counter() - scheduled) * 1000)  # open loop: includes waiting to be sent
+        count += 1
+    return count, errors, latencies
+
+
+def refuse_failures(failed: int, requests: int, address: str) -> None:
+    """More than 1 % failed requests make throughput figures meaningless: stop instead of reporting them."""
+    if failed > requests / 100:
+        raise SystemExit(f"{failed} of {requests} requests to {address} failed: the figures would mean nothing")
+
+
+class Bodies:
+    """Picklable request factory: a fresh entry each time, for one of the given bearer tokens."""
+
+    def __init__(self, paths_tokens: list[tuple[str, str | None]], seed: int):
+        self.paths_tokens, self.seed = paths_tokens, seed
+
+    def __call__(self, n: int) -> tuple[str, dict]:
+        _, token = self.paths_tokens[(self.seed + n) % len(self.paths_tokens)]
+        body = json.dumps({"client_id": str(uuid.uuid4()), "recorded_at": _recent(), "pain": {"score": n % 11},
+                           "function": {"interference": 3, "steps": 4200},
+                           "medications": [{"name": "oxycodone", "dose": 5, "unit": "mg", "route": "oral"}],
+                           "symptoms": ["itching"], "note": "bench"})
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return body, headers
+
+
+def _recent() -> str:
+    from datetime import UTC, datetime, timedelta
+
+    return (datetime.now(UTC) - timedelta(seconds=30)).isoformat()
+
+
+def load(address: str, targets: list[tuple[str, str | None]], *, clients: int, duration: float,
+         rate: float | None = None, expected: int = 201) -> LoadResult:
+    """POST fresh entries from `clients` processes for `duration` s; open loop at `rate` req/s if given.
+
+    Each client process targets one (path, token) pair, as one phone writes to one trial.
+    """
+    interval = clients / rate if rate else None
+    jobs = [(address, targets[i % len(targets)][0], Bodies([targets[i % len(targets)]], i), duration, interval,
+             expected) for i in range(clients)]
+    started = time.perf_counter()
+    with multiprocessing.get_context("fork").Pool(clients) as pool:
+        parts = pool.map(_client, jobs)
+    elapsed = time.perf_counter() - started
+    latencies = [ms for _, _, part in parts for ms in part]
+    requests, errors = sum(c for c, _, _ in parts), sum(e for _, e, _ in parts)
+    refuse_failures(errors, requests, address)
+    return LoadResult(requests, errors, min(elapsed, duration + 1) or 1, latencies)
