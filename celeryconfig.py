@@ -42,4 +42,8 @@ def beat_schedule(sweep_seconds: float) -> dict:
         "dispatch-due-evaluations": every("outbox.dispatch_due", sweep_seconds),
         "request-final-evaluations": every("evaluations.request_finals", sweep_seconds * 6),
         "refresh-active-evaluations": every("evaluations.request_daily_refresh", 3600),
+        "escalate-alerts": every("alerts.escalate_due", sweep_seconds),
+        "missed-diaries": every("alerts.missed_diaries", 3600),
+        "evening-reminders": every("notifications.evening_reminders", 300),
+        "daily-digests": every("notifications.daily_digests", 3600),
     }

@@ -26,6 +26,8 @@ def app(tmp_path_factory):
         "CELERY_BROKER_URL": f"sqla+sqlite:///{folder / 'broker.sqlite'}",
         "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
         "JWT_SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
+        "INSTANCE_PATH": str(folder),
+        "SMTP_HOST": "",  # mail goes to INSTANCE_PATH/mail as .eml files
     })
     return application
 
@@ -118,6 +120,32 @@ class World:
         if name.startswith("as_"):
             return sign_in(self.client, self.ids[name[3:]])
         return self.ids[name]
+
+
+def drain(app) -> None:
+    """What beat and the workers do, in-process: run every due request, outbox message and notification."""
+    from api.models import EvaluationRequest, OutboxMessage
+    from api.services import alerts, notifications
+    from api.services.evaluations import claim_due_requests, run_evaluations
+
+    with app.app_context():
+        for _ in range(5):
+            db.session.query(EvaluationRequest).update({"due_at": datetime.now(UTC)})
+            db.session.commit()
+            trial_ids = claim_due_requests()
+            messages = [m.id for m in db.session.query(OutboxMessage).all()]
+            db.session.commit()
+            if trial_ids:
+                run_evaluations(trial_ids=trial_ids)
+            for message_id in messages:
+                alerts.check_entry(message_id=message_id)
+            notification_ids = notifications.claim_due_notifications()
+            db.session.commit()
+            for notification_id in notification_ids:
+                notifications.deliver(notification_id=notification_id)
+            if not (trial_ids or messages or notification_ids):
+                return
+        db.session.remove()
 
 
 def entry(recorded_at: datetime | None = None, score: int = 4, **fields) -> dict:

@@ -36,6 +36,7 @@ def init_celery(app: Flask) -> Celery:
 def _register_tasks(celery: Celery) -> None:
     import tasks.evaluations  # noqa: F401  (the modules declare their tasks with shared_task)
     import tasks.outbox  # noqa: F401
+    import tasks.safety  # noqa: F401
 
 
 @before_task_publish.connect

@@ -35,6 +35,13 @@ class UTCDateTime(TypeDecorator):
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 
 
+def dialect_insert(table):
+    """INSERT with ON CONFLICT support for the bound backend (PostgreSQL or SQLite)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite).insert(table)
+
+
 class Base(DeclarativeBase):
     pass
 

@@ -4,11 +4,14 @@ from .audit import AuditEvent
 from .clinic import AuthSession, Clinic, User
 from .diary import DiaryEntry, DiaryEntryVersion
 from .evaluation import Evaluation, EvaluationRequest
+from .notification import Device, Notification, OutboxMessage, Webhook
 from .operations import BeatLease
 from .patient import EnrollmentCode, Patient
+from .safety import Alert, AlertEntry
 from .trial import CareTeamMember, Trial
 
 __all__ = [
+    "Alert", "AlertEntry", "Device", "Notification", "OutboxMessage", "Webhook",
     "AuditEvent", "AuthSession", "BeatLease", "CareTeamMember", "Clinic", "DiaryEntry", "DiaryEntryVersion",
     "EnrollmentCode", "Evaluation", "EvaluationRequest", "Patient", "Trial", "User",
 ]

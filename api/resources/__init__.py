@@ -6,13 +6,18 @@ from ..extensions import Api
 
 
 def register(app: Flask, api: Api) -> None:
+    from .alerts.routes import blp as alerts
     from .auth.routes import blp as auth
+    from .devices.routes import blp as devices
     from .entries.routes import blp as entries
     from .evaluations.routes import blp as evaluations
     from .health.routes import blp as health
+    from .monitoring.routes import blp as monitoring
     from .patients.routes import blp as patients
     from .trials.routes import blp as trials
     from .users.routes import blp as users
+    from .webhooks.routes import blp as webhooks
 
-    for blueprint in (health, auth, users, patients, trials, entries, evaluations):
+    for blueprint in (health, auth, users, patients, trials, entries, evaluations, alerts, monitoring, webhooks,
+                      devices):
         api.register_blueprint(blueprint)

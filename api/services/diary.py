@@ -18,6 +18,7 @@ from ..extensions import db
 from ..models import DiaryEntry, DiaryEntryVersion, Trial, User
 from . import audit
 from .access import own_trial_for, trial_for
+from .alerts import request_entry_check
 from .evaluations import request_evaluation
 
 CREATED, DUPLICATE, CONFLICT, INVALID = "created", "duplicate", "conflict", "invalid"
@@ -58,6 +59,7 @@ def record_entry(*, user: User, trial_id: int, data: dict[str, Any]) -> tuple[Di
     try:
         entry = _new_entry(trial, client_id, recorded_at, content, digest)
         request_evaluation(trial_id=trial.id)  # flushes the entry: a duplicate client_id fails here
+        request_entry_check(entry)
         db.session.commit()
         return entry, True
     except IntegrityError:
@@ -140,6 +142,8 @@ def correct_entry(*, user: User, trial_id: int, entry_id: int, changes: dict[str
     entry.version += 1
     entry.updated_at = now()
     request_evaluation(trial_id=trial.id)
+    db.session.flush()
+    request_entry_check(entry)
     db.session.commit()
     return entry
 
@@ -192,6 +196,7 @@ def _store_batch(trial: Trial, items: list[BatchItem]) -> list[BatchResult]:
         db.session.flush()
         for result, entry in created:
             result.id = entry.id
+            request_entry_check(entry)
         for result in results:  # a later duplicate of an entry created in this same batch
             if result.id is None and result.status != INVALID:
                 result.id = known[result.client_id].id

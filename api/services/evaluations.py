@@ -12,15 +12,17 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, case, delete, exists, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..clock import now
 from ..domain import evaluation as rules
 from ..domain.mme import Medication
 from ..errors import NotFound
 from ..extensions import db
+from ..extensions.database import dialect_insert
 from ..models import DiaryEntry, Evaluation, EvaluationRequest, Trial, User
 from .access import trial_for
+from .dispatch import claim_due
+from .notifications import final_evaluation_stored
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +34,8 @@ def request_evaluation(*, trial_id: int, immediately: bool = False) -> None:
     """
     moment = now()
     due = moment if immediately else moment + timedelta(seconds=current_app.config["EVALUATION_DEBOUNCE_SECONDS"])
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     table = EvaluationRequest.__table__
-    statement = dialect.insert(table).values(trial_id=trial_id, due_at=due, generation=1)
+    statement = dialect_insert(table).values(trial_id=trial_id, due_at=due, generation=1)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.trial_id],
         set_={
@@ -54,20 +55,9 @@ def queue_evaluation(*, user: User, trial_id: int) -> None:
 
 
 def claim_due_requests(*, limit: int = 1000) -> list[int]:
-    """Mark due requests as dispatched (the caller sends them); a lost dispatch is retried after a lease."""
-    moment = now()
-    lease = timedelta(seconds=current_app.config["EVALUATION_LEASE_SECONDS"])
-    query = (
-        select(EvaluationRequest)
-        .where(EvaluationRequest.due_at <= moment)
-        .where((EvaluationRequest.dispatched_at.is_(None)) | (EvaluationRequest.dispatched_at < moment - lease))
-        .order_by(EvaluationRequest.due_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    rows = list(db.session.execute(query).scalars())
-    for row in rows:
-        row.dispatched_at = moment
+    """Trials whose evaluation is due, marked dispatched (the caller sends them and commits)."""
+    rows = claim_due(EvaluationRequest, due=EvaluationRequest.due_at, limit=limit,
+                     lease_seconds=current_app.config["EVALUATION_LEASE_SECONDS"])
     return [row.trial_id for row in rows]
 
 
@@ -121,15 +111,22 @@ def run_evaluations(*, trial_ids: list[int]) -> list[Evaluation]:
         record = _record_of(trial.id, result)
         if record.result_hash != latest.get(trial.id):
             db.session.add(record)
-            stored.append(record)
+            stored.append((trial, record))
+    finals = [(t, r) for t, r in stored if r.final]
+    if finals:
+        db.session.flush()
+        previous = _previous_final_outcomes([t.id for t, _ in finals], before={r.id for _, r in finals})
+        for trial, record in finals:
+            if previous.get(trial.id) != record.outcome:  # the first final result, or a changed one
+                final_evaluation_stored(record, trial)
     for trial_id, generation in generations.items():
         db.session.execute(delete(EvaluationRequest).where(
             EvaluationRequest.trial_id == trial_id, EvaluationRequest.generation == generation))
     db.session.execute(update(EvaluationRequest).where(EvaluationRequest.trial_id.in_(ids)).values(dispatched_at=None))
     db.session.commit()
-    for record in stored:
-        log.info("evaluation stored", extra={"trial_id": record.trial_id, "outcome": record.outcome})
-    return stored
+    for _, record in stored:
+        log.info("evaluation %s stored for trial %s: %s", record.id, record.trial_id, record.outcome)
+    return [record for _, record in stored]
 
 
 def evaluation_history(*, user: User, trial_id: int) -> list[Evaluation]:
@@ -215,6 +212,15 @@ def _latest_hashes(trial_ids: list[int]) -> dict[int, str]:
     return dict(db.session.execute(
         select(Evaluation.trial_id, Evaluation.result_hash).join(newest, Evaluation.id == newest.c.id)
     ).all())
+
+
+def _previous_final_outcomes(trial_ids: list[int], *, before: set[int]) -> dict[int, str]:
+    rows = db.session.execute(
+        select(Evaluation.trial_id, Evaluation.outcome).where(
+            Evaluation.trial_id.in_(trial_ids), Evaluation.final.is_(True), Evaluation.id.not_in(before))
+        .order_by(Evaluation.id)
+    ).all()
+    return {trial_id: outcome for trial_id, outcome in rows}  # the newest wins
 
 
 def _record_of(trial_id: int, result: rules.Result) -> Evaluation:

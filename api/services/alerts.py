@@ -1,0 +1,136 @@
+"""Safety alerts: the rules run on every new or corrected entry (after commit, through the outbox), the
+daily missed-diary check, and acknowledgement by the care team."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from ..clock import now
+from ..domain.safety import RANK, Finding, findings
+from ..errors import NotFound
+from ..extensions import db
+from ..models import Alert, AlertEntry, DiaryEntry, OutboxMessage, Trial, User
+from . import audit
+from .access import CARE
+from .notifications import alert_raised, escalation_time
+
+CHECK_ENTRY = "alerts.check_entry"
+
+
+def request_entry_check(entry: DiaryEntry) -> None:
+    """Queue the safety rules for this version of the entry, in the caller's transaction."""
+    db.session.add(OutboxMessage(topic=CHECK_ENTRY, payload={"entry_id": entry.id, "version": entry.version}))
+
+
+def check_entry(*, message_id: int) -> int:
+    """Run the safety rules on the entry an outbox message names. Idempotent: an entry counts once per alert."""
+    message = db.session.execute(
+        select(OutboxMessage).where(OutboxMessage.id == message_id).with_for_update(skip_locked=True)
+    ).scalar_one_or_none()
+    if message is None:
+        db.session.rollback()
+        return 0
+    entry = db.session.get(DiaryEntry, message.payload["entry_id"])
+    raised = 0
+    # A corrected entry has a newer message of its own; a voided one raises nothing.
+    if entry is not None and entry.voided_at is None and entry.version == message.payload["version"]:
+        trial = db.session.get(Trial, entry.trial_id)
+        for finding in findings(entry.content, baseline_pain=trial.baseline["pain"]):
+            raised += _raise(trial, finding, _local_day(trial, entry.recorded_at), entry)
+    db.session.delete(message)
+    db.session.commit()
+    return raised
+
+
+def raise_missed_diaries() -> int:
+    """Low alerts for whole local days (after the implant day) of active day-bucket trials with no entry."""
+    moment = now()
+    created = 0
+    trials = db.session.execute(
+        select(Trial).where(Trial.start_at <= moment, Trial.end_at > moment, Trial.closure.is_(None))
+    ).scalars().all()
+    for trial in trials:
+        if trial.protocol["bucket"] != "day":
+            continue
+        zone = ZoneInfo(trial.timezone)
+        first = trial.start_at.astimezone(zone).date() + timedelta(days=1)
+        today = moment.astimezone(zone).date()
+        recorded = {_local_day(trial, at) for at in db.session.execute(
+            select(DiaryEntry.recorded_at).where(DiaryEntry.trial_id == trial.id, DiaryEntry.voided_at.is_(None))
+        ).scalars()}
+        flagged = set(db.session.execute(
+            select(Alert.local_day).where(Alert.trial_id == trial.id, Alert.rule == "missed_diary")).scalars())
+        day = first
+        while day < today:
+            if day not in recorded and day not in flagged:
+                created += _raise(trial, Finding("missed_diary", "low"), day, None)
+            day += timedelta(days=1)
+    db.session.commit()
+    return created
+
+
+def list_alerts(*, user: User, status: str | None = None, severity: str | None = None, trial_id: int | None = None,
+                limit: int = 200) -> list[Alert]:
+    query = select(Alert).where(Alert.clinic_id == user.clinic_id)
+    if status:
+        query = query.where(Alert.status == status)
+    if severity:
+        query = query.where(Alert.severity == severity)
+    if trial_id is not None:
+        query = query.where(Alert.trial_id == trial_id)
+    audit.record("alert.list", patient_id=None, object_type="clinic", object_id=user.clinic_id)
+    alerts = list(db.session.execute(query.order_by(Alert.id.desc()).limit(limit)).scalars())
+    return sorted(alerts, key=lambda a: (a.status != "open", -RANK[a.severity], -a.id))
+
+
+def acknowledge(*, user: User, alert_id: int, note: str | None) -> Alert:
+    """Acknowledge an open alert (stops its escalation); acknowledging again changes nothing."""
+    alert = db.session.get(Alert, alert_id, with_for_update=True)
+    trial = db.session.get(Trial, alert.trial_id) if alert else None
+    audit.record("alert.acknowledge", patient_id=trial.patient_id if trial else None, object_type="alert",
+                 object_id=alert_id)
+    if alert is None or alert.clinic_id != user.clinic_id or user.role not in CARE:
+        raise NotFound("No such alert.")
+    if alert.status == "open":
+        alert.status, alert.acknowledged_at, alert.acknowledged_by = "acknowledged", now(), user.id
+        alert.acknowledgement_note = note
+    db.session.commit()
+    return alert
+
+
+def _raise(trial: Trial, finding: Finding, day: date, entry: DiaryEntry | None) -> int:
+    """Open an alert, or add the entry to the open one of this trial, rule and day. Returns 1 if opened."""
+    alert = db.session.execute(
+        select(Alert).where(Alert.trial_id == trial.id, Alert.rule == finding.rule, Alert.local_day == day,
+                            Alert.status == "open").with_for_update()
+    ).scalar_one_or_none()
+    moment = now()
+    if alert is None:
+        alert = Alert(clinic_id=trial.clinic_id, trial_id=trial.id, rule=finding.rule, severity=finding.severity,
+                      local_day=day, status="open", count=1 if entry else 0, opened_at=moment, updated_at=moment,
+                      first_entry_id=entry.id if entry else None, latest_entry_id=entry.id if entry else None,
+                      escalate_at=escalation_time(finding.severity, moment))
+        db.session.add(alert)
+        db.session.flush()
+        if entry is not None:
+            db.session.add(AlertEntry(alert_id=alert.id, entry_id=entry.id))
+        alert_raised(alert, trial)
+        return 1
+    if entry is not None and not db.session.execute(select(AlertEntry.id).where(
+            AlertEntry.alert_id == alert.id, AlertEntry.entry_id == entry.id)).first():
+        db.session.add(AlertEntry(alert_id=alert.id, entry_id=entry.id))
+        alert.count += 1
+        alert.latest_entry_id, alert.updated_at = entry.id, moment
+    if RANK[finding.severity] > RANK[alert.severity]:  # e.g. a dressing off, then the lead out: now high
+        alert.severity, alert.updated_at = finding.severity, moment
+        alert.escalate_at = escalation_time(finding.severity, moment)
+        alert_raised(alert, trial)
+    return 0
+
+
+def _local_day(trial: Trial, moment: datetime) -> date:
+    return moment.astimezone(ZoneInfo(trial.timezone)).date()
+

@@ -1,0 +1,101 @@
+"""The nurse's worklist: every open trial with what needs attention, most urgent first."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select, tuple_
+
+from ..clock import now
+from ..extensions import db
+from ..models import Alert, CareTeamMember, DiaryEntry, Evaluation, Trial, User
+from . import audit
+
+
+def worklist(*, user: User, mine: bool = False) -> list[dict[str, Any]]:
+    """One row per open trial of the clinic (or of the caller's care teams), ordered as safety.md says:
+    open critical alerts, then high, then missed diaries, then the rest by end time."""
+    moment = now()
+    query = select(Trial).where(Trial.clinic_id == user.clinic_id, Trial.closure.is_(None))
+    if mine:
+        query = query.join(CareTeamMember, CareTeamMember.trial_id == Trial.id).where(CareTeamMember.user_id == user.id)
+    trials = list(db.session.execute(query).scalars())
+    audit.record("monitoring.worklist", patient_id=None, object_type="clinic", object_id=user.clinic_id)
+    ids = [t.id for t in trials]
+    last_entries = _last_entries(ids)
+    alerts = _open_alerts(ids)
+    evaluations = _latest_evaluations(ids)
+    rows = []
+    for trial in trials:
+        counts = alerts.get(trial.id, {})
+        last = last_entries.get(trial.id)
+        evaluation = evaluations.get(trial.id)
+        metrics = evaluation.metrics if evaluation else {}
+        day, of = _progress(trial, moment)
+        rows.append({
+            "trial_id": trial.id, "patient_id": trial.patient_id, "patient_display_name": trial.patient.display_name,
+            "therapy": trial.therapy, "status": trial.status_at(moment), "bucket": trial.protocol["bucket"],
+            "day": day, "of": of, "start_at": trial.start_at, "end_at": trial.end_at,
+            "last_entry_at": last[0] if last else None, "latest_pain": last[1] if last else None,
+            "compliance": metrics.get("compliance"), "pain_relief_percent": metrics.get("pain_relief_percent"),
+            "outcome": evaluation.outcome if evaluation else None, "final": evaluation.final if evaluation else None,
+            "open_alerts": {s: counts.get(s, 0) for s in ("critical", "high", "medium", "low")},
+            "missed_diary_days": counts.get("missed_diary", 0),
+        })
+    rows.sort(key=_urgency)
+    return rows
+
+
+def _urgency(row: dict[str, Any]) -> tuple:
+    alerts = row["open_alerts"]
+    group = 0 if alerts["critical"] else 1 if alerts["high"] else 2 if row["missed_diary_days"] else 3
+    return group, row["end_at"], row["trial_id"]
+
+
+def _progress(trial: Trial, moment) -> tuple[int, int]:
+    """Day (or hour) N of M, counting the implant day (or first hour) as 1."""
+    unit = timedelta(days=1) if trial.protocol["bucket"] == "day" else timedelta(hours=1)
+    total = max(1, math.ceil((trial.end_at - trial.start_at) / unit))
+    elapsed = (moment - trial.start_at) // unit + 1
+    return max(0, min(elapsed, total)), total
+
+
+def _last_entries(trial_ids: list[int]) -> dict[int, tuple[Any, int]]:
+    if not trial_ids:
+        return {}
+    newest = (select(DiaryEntry.trial_id, func.max(DiaryEntry.recorded_at))
+              .where(DiaryEntry.trial_id.in_(trial_ids), DiaryEntry.voided_at.is_(None))
+              .group_by(DiaryEntry.trial_id))
+    rows = db.session.execute(
+        select(DiaryEntry.trial_id, DiaryEntry.recorded_at, DiaryEntry.content)
+        .where(DiaryEntry.voided_at.is_(None), tuple_(DiaryEntry.trial_id, DiaryEntry.recorded_at).in_(newest))
+        .order_by(DiaryEntry.id)
+    ).all()
+    return {trial_id: (at, content["pain"]["score"]) for trial_id, at, content in rows}  # same instant: newest row
+
+
+def _open_alerts(trial_ids: list[int]) -> dict[int, dict[str, int]]:
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    if not trial_ids:
+        return counts
+    rows = db.session.execute(
+        select(Alert.trial_id, Alert.severity, Alert.rule, func.count())
+        .where(Alert.trial_id.in_(trial_ids), Alert.status == "open")
+        .group_by(Alert.trial_id, Alert.severity, Alert.rule)
+    ).all()
+    for trial_id, severity, rule, count in rows:
+        counts[trial_id][severity] = counts[trial_id].get(severity, 0) + count
+        if rule == "missed_diary":
+            counts[trial_id]["missed_diary"] = counts[trial_id].get("missed_diary", 0) + count
+    return counts
+
+
+def _latest_evaluations(trial_ids: list[int]) -> dict[int, Evaluation]:
+    if not trial_ids:
+        return {}
+    newest = (select(func.max(Evaluation.id)).where(Evaluation.trial_id.in_(trial_ids))
+              .group_by(Evaluation.trial_id))
+    return {e.trial_id: e for e in db.session.execute(select(Evaluation).where(Evaluation.id.in_(newest))).scalars()}

@@ -1,0 +1,248 @@
+"""Notifications: routing (who is told, on which channel), delivery with retries, and the scheduled
+messages (escalations, the patient's evening reminder, the nurses' daily digest)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import and_, exists, select
+
+from .. import channels
+from ..channels import DeliveryError
+from ..clock import now
+from ..domain.safety import ESCALATION_AUDIENCE, IMMEDIATE_AUDIENCE, LABELS, initials
+from ..extensions import db
+from ..extensions.database import dialect_insert
+from ..models import Alert, CareTeamMember, Device, DiaryEntry, Evaluation, Notification, Trial, User, Webhook
+from .access import trial_for
+from .dispatch import claim_due
+
+log = logging.getLogger(__name__)
+
+
+# --- routing -----------------------------------------------------------------------------------------
+
+def audience(trial: Trial, groups: Iterable[str]) -> list[User]:
+    """The active staff named by `groups`: care_team, care_nurses, care_physicians, clinic_physicians."""
+    members = list(db.session.execute(
+        select(User).join(CareTeamMember, CareTeamMember.user_id == User.id)
+        .where(CareTeamMember.trial_id == trial.id, User.active.is_(True))
+    ).scalars())
+    chosen: dict[int, User] = {}
+    for group in groups:
+        if group == "care_team":
+            picked = members
+        elif group == "care_nurses":
+            picked = [u for u in members if u.role == "nurse"]
+        elif group == "care_physicians":
+            picked = [u for u in members if u.role == "physician"]
+        elif group == "clinic_physicians":
+            picked = list(db.session.execute(select(User).where(
+                User.clinic_id == trial.clinic_id, User.role == "physician", User.active.is_(True))).scalars())
+        else:
+            raise ValueError(group)
+        chosen.update((u.id, u) for u in picked)
+    return [chosen[k] for k in sorted(chosen)]
+
+
+def alert_raised(alert: Alert, trial: Trial) -> None:
+    """Tell who must hear of `alert` at its severity now; in the caller's transaction."""
+    _notify_staff(alert, trial, IMMEDIATE_AUDIENCE[alert.severity], stage="opened")
+
+
+def escalate_due_alerts(*, limit: int = 200) -> int:
+    """Escalate open alerts whose escalation time passed without acknowledgement. Idempotent."""
+    moment = now()
+    alerts = list(db.session.execute(
+        select(Alert).where(Alert.status == "open", Alert.escalate_at <= moment, Alert.escalated_at.is_(None))
+        .order_by(Alert.escalate_at).limit(limit).with_for_update(skip_locked=True)
+    ).scalars())
+    for alert in alerts:
+        trial = db.session.get(Trial, alert.trial_id)
+        _notify_staff(alert, trial, ESCALATION_AUDIENCE.get(alert.severity, ()), stage="escalated")
+        alert.escalated_at = moment
+    db.session.commit()
+    return len(alerts)
+
+
+def escalation_time(severity: str, opened: datetime) -> datetime | None:
+    minutes = {"critical": current_app.config["CRITICAL_ESCALATION_MINUTES"],
+               "high": current_app.config["HIGH_ESCALATION_MINUTES"]}.get(severity)
+    return None if minutes is None else opened + timedelta(minutes=minutes)
+
+
+def final_evaluation_stored(evaluation: Evaluation, trial: Trial) -> None:
+    """Tell the care team the final outcome; in the transaction that stores the evaluation."""
+    relief = evaluation.metrics.get("pain_relief_percent")
+    who = initials(trial.patient.display_name)
+    subject = f"Trial {trial.id} ({who}): final result {evaluation.outcome.replace('_', ' ')}"
+    body = (f"The {trial.therapy.upper()} trial {trial.id} of patient {who} has ended.\n"
+            f"Outcome: {evaluation.outcome.replace('_', ' ')}\n"
+            f"Pain relief: {'not assessed' if relief is None else f'{relief} %'}\n\n"
+            f"Open the trial to read the evaluation: {_trial_link(trial)}\n")
+    data = {"type": "evaluation.final", "trial_id": trial.id, "evaluation_id": evaluation.id,
+            "outcome": evaluation.outcome, "pain_relief_percent": relief, "patient_initials": who,
+            "link": _trial_link(trial)}
+    cause = f"evaluation:{evaluation.id}"
+    for user in audience(trial, ("care_team",)):
+        _add(f"{cause}:user:{user.id}:email", trial, "evaluation", "email", user.id, user.email, subject, body, data)
+    _webhooks(cause, trial, "evaluation", subject, body, data)
+
+
+def send_evening_reminders() -> int:
+    """Push a reminder to patients of active day-bucket trials with no entry today by the reminder hour."""
+    moment = now()
+    hour = current_app.config["REMINDER_LOCAL_HOUR"]
+    trials = [t for t in db.session.execute(
+        select(Trial).where(Trial.start_at <= moment, Trial.end_at > moment, Trial.closure.is_(None))
+    ).scalars() if t.protocol["bucket"] == "day"]
+    created = 0
+    for trial in trials:
+        zone = ZoneInfo(trial.timezone)
+        local = moment.astimezone(zone)
+        if local.hour < hour:
+            continue
+        day_start = datetime.combine(local.date(), time(0), tzinfo=zone).astimezone(UTC)
+        has_entry = db.session.execute(select(exists().where(
+            DiaryEntry.trial_id == trial.id, DiaryEntry.voided_at.is_(None), DiaryEntry.recorded_at >= day_start
+        ))).scalar()
+        if has_entry:
+            continue
+        devices = db.session.execute(select(Device).where(Device.user_id == trial.patient.user_id)).scalars()
+        for device in devices:
+            created += _add(f"reminder:{trial.id}:{local.date()}:device:{device.id}", trial, "reminder", "push",
+                            trial.patient.user_id, str(device.id), "Your trial diary",
+                            "You have not recorded today yet. It takes a minute.",
+                            {"type": "reminder", "trial_id": trial.id})
+    db.session.commit()
+    return created
+
+
+def send_daily_digests() -> int:
+    """Once a day (from DIGEST_HOUR_UTC): each nurse gets the open low alerts of their care teams."""
+    moment = now()
+    if moment.hour < current_app.config["DIGEST_HOUR_UTC"]:
+        return 0
+    rows = db.session.execute(
+        select(User, Alert, Trial)
+        .join(CareTeamMember, CareTeamMember.user_id == User.id)
+        .join(Trial, Trial.id == CareTeamMember.trial_id)
+        .join(Alert, and_(Alert.trial_id == Trial.id, Alert.status == "open", Alert.severity == "low"))
+        .where(User.role == "nurse", User.active.is_(True))
+        .order_by(User.id, Alert.trial_id, Alert.id)
+    ).all()
+    by_nurse: dict[int, tuple[User, list[tuple[Alert, Trial]]]] = {}
+    for user, alert, trial in rows:
+        by_nurse.setdefault(user.id, (user, []))[1].append((alert, trial))
+    created = 0
+    for user, items in by_nurse.values():
+        lines = [f"- trial {trial.id} ({initials(trial.patient.display_name)}): {LABELS[alert.rule]}"
+                 f"{f' x{alert.count}' if alert.count > 1 else ''} on {alert.local_day} {_trial_link(trial)}"
+                 for alert, trial in items]
+        body = "Open low-priority alerts on your trials:\n\n" + "\n".join(lines) + "\n"
+        first_trial = items[0][1]
+        created += _add(f"digest:{user.id}:{moment.date()}", first_trial, "digest", "email", user.id, user.email,
+                        f"Trial Diary daily digest: {len(items)} open low-priority alert(s)", body,
+                        {"type": "digest", "alert_ids": [a.id for a, _ in items]}, trial_id=None)
+    db.session.commit()
+    return created
+
+
+def trial_notifications(*, user: User, trial_id: int) -> list[Notification]:
+    """The notifications about a trial (pending, sent or failed), newest first: the care team sees delivery."""
+    trial = trial_for(user, trial_id, action="notification.list")
+    return list(db.session.execute(
+        select(Notification).where(Notification.trial_id == trial.id).order_by(Notification.id.desc())).scalars())
+
+
+# --- delivery --------------------------------------------------------------------------------------
+
+def claim_due_notifications(*, limit: int = 500) -> list[int]:
+    rows = claim_due(Notification, due=Notification.next_attempt_at, where=(Notification.state == "pending",),
+                     lease_seconds=current_app.config["NOTIFICATION_LEASE_SECONDS"], limit=limit)
+    return [row.id for row in rows]
+
+
+def deliver(*, notification_id: int) -> str:
+    """Send one notification if it is still pending. Idempotent: a sent or failed one is left alone, and
+    the row stays locked while sending, so two workers never send it twice."""
+    notification = db.session.execute(
+        select(Notification).where(Notification.id == notification_id).with_for_update(skip_locked=True)
+    ).scalar_one_or_none()
+    if notification is None or notification.state != "pending":
+        db.session.rollback()
+        return "skipped"
+    moment = now()
+    notification.attempts += 1
+    try:
+        channels.send(notification)
+    except DeliveryError as exc:
+        notification.last_error = str(exc)[:500]
+        give_up = moment - notification.created_at > timedelta(hours=current_app.config["NOTIFICATION_RETRY_HOURS"])
+        if exc.permanent or give_up:
+            notification.state = "failed"
+        else:
+            base = current_app.config["NOTIFICATION_RETRY_BASE_SECONDS"]
+            notification.next_attempt_at = moment + timedelta(seconds=min(base * 2 ** (notification.attempts - 1),
+                                                                          3600))
+            notification.dispatched_at = None
+        log.warning("notification %s not delivered (attempt %s): %s", notification.id, notification.attempts,
+                    notification.last_error)
+    else:
+        notification.state, notification.sent_at, notification.last_error = "sent", moment, None
+    state = notification.state
+    db.session.commit()
+    return state
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+def _notify_staff(alert: Alert, trial: Trial, groups: Iterable[str], *, stage: str) -> None:
+    groups = tuple(groups)
+    if not groups:
+        return
+    who = initials(trial.patient.display_name)
+    label = LABELS[alert.rule]
+    again = "Not acknowledged yet: " if stage == "escalated" else ""
+    subject = f"[{alert.severity.upper()}] {again}{label}: trial {trial.id} ({who})"
+    body = (f"{again}{label} ({alert.rule}), severity {alert.severity}.\n"
+            f"Patient {who}, {trial.therapy.upper()} trial {trial.id}, local day {alert.local_day}"
+            f"{f', reported {alert.count} times' if alert.count > 1 else ''}.\n\n"
+            f"Sign in to read the entry and acknowledge: {_trial_link(trial)}\n")
+    data = {"type": f"alert.{stage}", "alert_id": alert.id, "trial_id": trial.id, "rule": alert.rule,
+            "severity": alert.severity, "local_day": alert.local_day.isoformat(), "patient_initials": who,
+            "link": _trial_link(trial)}
+    cause = f"alert:{alert.id}:{stage}:{alert.severity}"
+    for user in audience(trial, groups):
+        _add(f"{cause}:user:{user.id}:email", trial, "alert", "email", user.id, user.email, subject, body, data,
+             alert_id=alert.id)
+    _webhooks(cause, trial, "alert", subject, body, data, alert_id=alert.id)
+
+
+def _webhooks(cause: str, trial: Trial, kind: str, subject: str, body: str, data: dict, alert_id=None) -> None:
+    hooks = db.session.execute(select(Webhook).where(Webhook.clinic_id == trial.clinic_id,
+                                                     Webhook.active.is_(True))).scalars()
+    for hook in hooks:
+        _add(f"{cause}:webhook:{hook.id}", trial, kind, "webhook", None, str(hook.id), subject, body, data,
+             alert_id=alert_id)
+
+
+def _add(key: str, trial: Trial, cause: str, channel: str, recipient: int | None, destination: str,
+         subject: str, body: str, data: dict[str, Any], *, alert_id=None, trial_id: Any = "trial") -> int:
+    """One notification row, unless its key exists already (then nothing: it is not sent twice)."""
+    statement = dialect_insert(Notification.__table__).values(
+        key=key, clinic_id=trial.clinic_id, trial_id=trial.id if trial_id == "trial" else trial_id, cause=cause,
+        alert_id=alert_id, channel=channel, recipient_user_id=recipient, destination=destination, subject=subject,
+        body=body, data=data, state="pending", attempts=0, next_attempt_at=now(), created_at=now(),
+    ).on_conflict_do_nothing(index_elements=["key"])
+    return db.session.execute(statement).rowcount or 0
+
+
+def _trial_link(trial: Trial) -> str:
+    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/trials/{trial.id}"
+

@@ -1,0 +1,43 @@
+"""Alert and notification tasks."""
+
+from celery import shared_task
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from api.services import alerts, notifications
+
+
+@shared_task(name="alerts.check_entry", autoretry_for=(OperationalError, IntegrityError), retry_backoff=True,
+             max_retries=5)
+def check_entry(message_id: int) -> int:
+    """Run the safety rules on one entry version. Idempotent: the outbox row goes with the alerts it made."""
+    return alerts.check_entry(message_id=message_id)
+
+
+@shared_task(name="notifications.deliver", autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def deliver(notification_id: int) -> str:
+    """Send one notification. Idempotent: only a pending one is sent, under a row lock."""
+    return notifications.deliver(notification_id=notification_id)
+
+
+@shared_task(name="alerts.escalate_due")
+def escalate_due() -> int:
+    """Escalate unacknowledged alerts whose time came. Idempotent: an alert escalates once."""
+    return notifications.escalate_due_alerts()
+
+
+@shared_task(name="alerts.missed_diaries")
+def missed_diaries() -> int:
+    """Raise missed-diary alerts for days that ended without an entry. Idempotent: one per trial and day."""
+    return alerts.raise_missed_diaries()
+
+
+@shared_task(name="notifications.evening_reminders")
+def evening_reminders() -> int:
+    """Push the evening reminder. Idempotent: one per trial, local day and device."""
+    return notifications.send_evening_reminders()
+
+
+@shared_task(name="notifications.daily_digests")
+def daily_digests() -> int:
+    """The nurses' digest of low alerts. Idempotent: one per nurse and UTC day."""
+    return notifications.send_daily_digests()
