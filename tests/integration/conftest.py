@@ -148,8 +148,8 @@ def workers(pg, pg_url, tmp_path):
     started: list[Worker] = []
 
     class Workers:
-        def start(self, name: str = "worker", broker: str | None = None) -> Worker:
-            env = app_settings(pg_url, broker or pg.config["CELERY_BROKER_URL"], tmp_path)
+        def start(self, name: str = "worker", broker: str | None = None, **extra: str) -> Worker:
+            env = {**app_settings(pg_url, broker or pg.config["CELERY_BROKER_URL"], tmp_path), **extra}
             worker = Worker(env, tmp_path, name).start()
             started.append(worker)
             return worker
