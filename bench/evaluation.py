@@ -89,13 +89,13 @@ def main() -> None:
         from api.domain.evaluation import evaluate
         from api.extensions import db
         from api.models import Evaluation, Trial
-        from api.services.evaluations import _valid_entries, facts_of, run_evaluations
+        from api.services.evaluations import facts_of, run_evaluations, valid_entries
 
         app = create_app()
         with app.app_context():
             trial = db.session.get(Trial, trial_ids[0])
             facts, moment = facts_of(trial), datetime.now(UTC)
-            entries = _valid_entries([trial.id], until=moment)[trial.id]
+            entries = valid_entries([trial.id], until=moment)[trial.id]
             pure = []
             for _ in range(args.repeat):
                 t = time.perf_counter()

@@ -2,6 +2,7 @@
 
 from .audit import AuditEvent
 from .clinic import AuthSession, Clinic, User
+from .decision import Decision
 from .diary import DiaryEntry, DiaryEntryVersion
 from .evaluation import Evaluation, EvaluationRequest
 from .notification import Device, Notification, OutboxMessage, Webhook
@@ -11,7 +12,7 @@ from .safety import Alert, AlertEntry
 from .trial import CareTeamMember, Trial
 
 __all__ = [
-    "Alert", "AlertEntry", "Device", "Notification", "OutboxMessage", "Webhook",
+    "Alert", "AlertEntry", "Decision", "Device", "Notification", "OutboxMessage", "Webhook",
     "AuditEvent", "AuthSession", "BeatLease", "CareTeamMember", "Clinic", "DiaryEntry", "DiaryEntryVersion",
     "EnrollmentCode", "Evaluation", "EvaluationRequest", "Patient", "Trial", "User",
 ]

@@ -8,9 +8,11 @@ from ..extensions import Api
 def register(app: Flask, api: Api) -> None:
     from .alerts.routes import blp as alerts
     from .auth.routes import blp as auth
+    from .decisions.routes import blp as decisions
     from .devices.routes import blp as devices
     from .entries.routes import blp as entries
     from .evaluations.routes import blp as evaluations
+    from .exports.routes import blp as exports
     from .health.routes import blp as health
     from .monitoring.routes import blp as monitoring
     from .patients.routes import blp as patients
@@ -19,5 +21,5 @@ def register(app: Flask, api: Api) -> None:
     from .webhooks.routes import blp as webhooks
 
     for blueprint in (health, auth, users, patients, trials, entries, evaluations, alerts, monitoring, webhooks,
-                      devices):
+                      devices, decisions, exports):
         api.register_blueprint(blueprint)

@@ -103,7 +103,7 @@ def run_evaluations(*, trial_ids: list[int]) -> list[Evaluation]:
         .where(EvaluationRequest.trial_id.in_(ids)).order_by(EvaluationRequest.trial_id).with_for_update()
     ).all())
     evaluable = [t for t in trials if t.closure is None]
-    entries = _valid_entries([t.id for t in evaluable], until=moment)
+    entries = valid_entries([t.id for t in evaluable], until=moment)
     latest = _latest_hashes([t.id for t in evaluable])
     stored = []
     for trial in evaluable:
@@ -154,7 +154,7 @@ def trial_summary(*, user: User, trial_id: int) -> dict[str, Any]:
     """The per-bucket series (pain, MME, interference, entries) beside the baseline, as of now."""
     trial = trial_for(user, trial_id, action="trial.summary")
     moment = now()
-    result = rules.evaluate(facts_of(trial), _valid_entries([trial.id], until=moment).get(trial.id, []), moment)
+    result = evaluate_as_of(trial, moment)
     return {
         "trial_id": trial.id,
         "as_of": moment,
@@ -165,6 +165,11 @@ def trial_summary(*, user: User, trial_id: int) -> dict[str, Any]:
         "final": result.final,
         "buckets": [asdict(b) for b in result.buckets],
     }
+
+
+def evaluate_as_of(trial: Trial, moment) -> rules.Result:
+    """The trial's evaluation at `moment` from its entries as stored now (not stored itself)."""
+    return rules.evaluate(facts_of(trial), valid_entries([trial.id], until=moment).get(trial.id, []), moment)
 
 
 def facts_of(trial: Trial) -> rules.TrialFacts:
@@ -188,7 +193,7 @@ def entry_facts(client_id: str, recorded_at, content: dict[str, Any]) -> rules.E
     )
 
 
-def _valid_entries(trial_ids: list[int], *, until) -> dict[int, list[rules.Entry]]:
+def valid_entries(trial_ids: list[int], *, until) -> dict[int, list[rules.Entry]]:
     """Current, unvoided entries of these trials recorded up to `until` (the domain trims the window)."""
     if not trial_ids:
         return {}
@@ -223,13 +228,20 @@ def _previous_final_outcomes(trial_ids: list[int], *, before: set[int]) -> dict[
     return {trial_id: outcome for trial_id, outcome in rows}  # the newest wins
 
 
-def _record_of(trial_id: int, result: rules.Result) -> Evaluation:
-    body = {
+def record_fields(result: rules.Result) -> dict[str, Any]:
+    """An evaluation result as the fields of its record (evaluation.md's shape)."""
+    return {
+        "evaluated_at": result.evaluated_at,
         "final": result.final,
         "outcome": result.outcome,
         "protocol": result.protocol,
         "metrics": result.metrics,
         "criteria": [c.as_dict() for c in result.criteria],
     }
+
+
+def _record_of(trial_id: int, result: rules.Result) -> Evaluation:
+    body = record_fields(result)
+    del body["evaluated_at"]  # the result, not when it was computed, decides whether it is new
     digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
     return Evaluation(trial_id=trial_id, evaluated_at=result.evaluated_at, result_hash=digest, **body)

@@ -1,0 +1,26 @@
+"""Documents built from a trial's record: the PDF report, the FHIR R4 Bundle, the CSV of entries.
+
+`TrialRecord` gathers everything once (services/exports.py); the builders here are functions of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass
+class TrialRecord:
+    clinic_name: str
+    trial: Any  # models.Trial
+    patient: Any  # models.Patient
+    care_team: list[Any]  # models.User
+    entries: list[Any]  # models.DiaryEntry, current versions, voided ones included and marked
+    evaluation: dict[str, Any]  # the evaluation record's fields (stored, or computed now if none is)
+    evaluation_stored: bool
+    buckets: list[Any]  # domain BucketSummary, as of the evaluation
+    alerts: list[Any] = field(default_factory=list)  # models.Alert
+    users: dict[int, Any] = field(default_factory=dict)  # who acknowledged, who decided
+    decision: Any = None  # models.Decision
+    generated_at: datetime | None = None

@@ -1,0 +1,52 @@
+"""A trial's entries as CSV for spreadsheets (one row per entry, current version; voided ones marked)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from . import TrialRecord
+
+COLUMNS = ["entry_id", "client_id", "recorded_at", "pain_score", "pain_worst_24h", "pain_least_24h",
+           "pain_relief_percent", "interference", "steps", "sleep_hours", "odi", "medications", "symptoms",
+           "temperature_c", "sedation_score", "stimulation_program", "stimulation_coverage_percent",
+           "stimulation_satisfaction", "pgic", "note", "version", "voided", "void_reason"]
+
+
+def entries_csv(record: TrialRecord) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS)
+    for entry in record.entries:
+        c = entry.content
+        pain, function, stimulation = c["pain"], c.get("function") or {}, c.get("stimulation") or {}
+        medications = "; ".join(" ".join(_plain(p) for p in (m["name"], m["dose"], m["unit"], m.get("route")) if p)
+                                for m in c.get("medications") or ())
+        writer.writerow([_cell(v) for v in (
+            entry.id, entry.client_id, entry.recorded_at_local.isoformat(), pain["score"], pain.get("worst_24h"),
+            pain.get("least_24h"), pain.get("relief_percent"), function.get("interference"), function.get("steps"),
+            function.get("sleep_hours"), function.get("odi"), medications, "; ".join(c.get("symptoms") or ()),
+            c.get("temperature_c"), c.get("sedation_score"), stimulation.get("program"),
+            stimulation.get("coverage_percent"), stimulation.get("satisfaction"), c.get("pgic"), c.get("note"),
+            entry.version, "yes" if entry.voided_at else "no", entry.void_reason)])
+    return buffer.getvalue()
+
+
+def _plain(value) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _cell(value) -> str:
+    """Text that a spreadsheet would run as a formula is quoted (CSV injection)."""
+    if value is None:
+        return ""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _number(text) else text
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False

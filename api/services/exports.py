@@ -1,0 +1,39 @@
+"""Gathers a trial's whole record once, for the report, the FHIR Bundle and the CSV (audited)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..clock import now
+from ..exports import TrialRecord
+from ..extensions import db
+from ..models import Alert, Clinic, DiaryEntry, User
+from .access import trial_for
+from .decisions import decision_of
+from .evaluations import evaluate_as_of, latest_of, record_fields
+
+
+def trial_record(*, user: User, trial_id: int, action: str) -> TrialRecord:
+    trial = trial_for(user, trial_id, action=action)
+    moment = now()
+    entries = list(db.session.execute(
+        select(DiaryEntry).where(DiaryEntry.trial_id == trial.id).order_by(DiaryEntry.recorded_at, DiaryEntry.id)
+    ).scalars())
+    stored = latest_of(trial.id)
+    at = stored.evaluated_at if stored else moment
+    result = evaluate_as_of(trial, at)
+    evaluation = ({"id": stored.id, "evaluated_at": stored.evaluated_at, "final": stored.final,
+                   "outcome": stored.outcome, "protocol": stored.protocol, "metrics": stored.metrics,
+                   "criteria": stored.criteria} if stored else {"id": None, **record_fields(result)})
+    alerts = list(db.session.execute(
+        select(Alert).where(Alert.trial_id == trial.id).order_by(Alert.local_day, Alert.id)).scalars())
+    decision = decision_of(trial.id)
+    wanted = {a.acknowledged_by for a in alerts if a.acknowledged_by} | ({decision.physician_id} if decision else set())
+    wanted |= set(trial.care_team)
+    users = {u.id: u for u in db.session.execute(select(User).where(User.id.in_(wanted))).scalars()} if wanted else {}
+    return TrialRecord(
+        clinic_name=db.session.get(Clinic, trial.clinic_id).name, trial=trial, patient=trial.patient,
+        care_team=[users[i] for i in trial.care_team if i in users], entries=entries, evaluation=evaluation,
+        evaluation_stored=stored is not None, buckets=result.buckets, alerts=alerts, users=users,
+        decision=decision, generated_at=moment,
+    )
