@@ -117,9 +117,11 @@ class World:
         self.client, self.ids = client, ids
 
     def __getattr__(self, name):
-        if name.startswith("as_"):
+        if name.startswith("as_") and name[3:] in self.ids:
             return sign_in(self.client, self.ids[name[3:]])
-        return self.ids[name]
+        if name in self.ids:
+            return self.ids[name]
+        raise AttributeError(name)
 
 
 def drain(app) -> None:

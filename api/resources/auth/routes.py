@@ -15,7 +15,8 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Tokens
 
 
 def _account_key() -> str:
-    email = str((request.get_json(silent=True) or {}).get("email", "")).strip().lower()
+    body = request.get_json(silent=True)
+    email = str(body.get("email", "")).strip().lower() if isinstance(body, dict) else ""
     return "login-account:" + hashlib.sha256(email.encode()).hexdigest()
 
 
