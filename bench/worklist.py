@@ -33,7 +33,6 @@ def main() -> None:
         trial_ids = populate(url, args.trials, days=30, per_day=4)
         with psycopg.connect(url) as connection:
             nurse_id, clinic_id = connection.execute("SELECT id, clinic_id FROM users WHERE role = 'nurse'").fetchone()
-            connection.execute("UPDATE users SET password_hash = NULL")
             today = datetime.now(UTC).date()
             for n, trial_id in enumerate(trial_ids):
                 connection.execute("INSERT INTO care_team_members (trial_id, user_id) VALUES (%s, %s)",
@@ -47,17 +46,16 @@ def main() -> None:
         os.environ["DATABASE_URL"] = url
         from api import create_app
         from api.extensions import db
-        from api.models import AuthSession, User
-        from api.services.auth import _open_session
+        from api.models import User
         from api.services.evaluations import run_evaluations
 
         app = create_app()
         with app.app_context():
             for first in range(0, len(trial_ids), 100):
                 run_evaluations(trial_ids=trial_ids[first:first + 100])
-            token = _open_session(db.session.get(User, nurse_id)).access_token
+            db.session.get(User, nurse_id).password_hash = hash_password("bench-password")
             db.session.commit()
-            assert db.session.query(AuthSession).count() == 1
+            token = login(email="n@b.test", password="bench-password").access_token
         client = app.test_client()
         headers = {"Authorization": f"Bearer {token}"}
         timings = []

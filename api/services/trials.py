@@ -8,11 +8,12 @@ from typing import Any
 from sqlalchemy import select
 
 from ..clock import now
-from ..errors import Invalid, NotFound, TrialClosed
+from ..errors import Invalid, TrialClosed
 from ..extensions import db
 from ..models import CareTeamMember, Patient, Trial, User
 from . import audit
 from .access import CARE, PATIENT
+from .evaluations import request_evaluation
 
 
 def create_trial(
@@ -61,8 +62,6 @@ def update_trial(*, trial: Trial, end_at: datetime | None = None, cancel: bool =
         if end_at <= trial.start_at:
             raise Invalid("The end must come after the start.", errors={"end_at": ["Must be after start_at."]})
         trial.end_at = end_at
-        from .evaluations import request_evaluation
-
         request_evaluation(trial_id=trial.id)
     if care_team is not None:
         wanted = {u.id for u in _care_team(staff, care_team)}
@@ -87,9 +86,3 @@ def _care_team(staff: User, user_ids: list[int]) -> list[User]:
                       errors={"care_team": [f"Not a nurse or physician of this clinic: {', '.join(map(str, bad))}."]})
     return [users[uid] for uid in dict.fromkeys(user_ids)]
 
-
-def get_trial_or_404(trial_id: int) -> Trial:
-    trial = db.session.get(Trial, trial_id)
-    if trial is None:
-        raise NotFound("No such trial.")
-    return trial

@@ -132,3 +132,30 @@ def test_a_trial_from_the_first_account_to_a_corrected_diary(app, client):
         assert ("trial.read", "not_found") in actions
         refused = [e for e in events if e.outcome == "not_found"]
         assert refused and all(e.actor_user_id is not None and e.address for e in refused)
+
+
+def test_patient_data_never_reaches_the_logs(world, app, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    note = "Zebra-unique note about my daughter's wedding"
+    patient = world.as_patient
+    url = f"/trials/{world.trial_id}/entries"
+    created = patient.post(url, json=entry(note=note, symptoms=["new_weakness"])).get_json()
+    patient.post(url, json={**entry(note=note), "pain": {"score": "bad"}})  # a refusal echoes nothing sensitive
+    patient.patch(f"{url}/{created['id']}", json={"note": note + " (edited)"})
+    nurse_created = world.as_nurse.post("/patients", json={
+        "display_name": "Quentin Uniquename", "mrn": "MRN-UNIQUE-77", "date_of_birth": "1944-07-04",
+        "email": "quentin@example.test", "timezone": "UTC"}).get_json()
+    world.client.post("/api/v1/auth/enroll", json={"enrollment_code": nurse_created["enrollment_code"],
+                                                   "password": "a-fine-password"})
+    world.client.post("/api/v1/auth/login", json={"email": "quentin@example.test", "password": "wrong-password"})
+    from ..conftest import drain
+
+    drain(app)
+    logged = caplog.text
+    assert "Legs" not in logged and "Zebra-unique" not in logged and "wedding" not in logged
+    for secret in ("Quentin", "Uniquename", "MRN-UNIQUE-77", "1944-07-04", "quentin@example.test",
+                   nurse_created["enrollment_code"], "a-fine-password", world.patient):
+        assert secret not in logged, secret
+    assert "POST /api/v1/trials/<int:trial_id>/entries 201" in logged  # the logs do say what happened

@@ -24,14 +24,15 @@ def _failed(response) -> bool:
     return response.status_code in (401, 422)
 
 
+def failures_limited(setting: str, key_func, scope: str):
+    """Allow `setting` (e.g. "10 per 15 minutes") failed attempts per key; successes are not counted."""
+    return limiter.limit(lambda: current_app.config[setting], key_func=key_func, deduct_when=_failed, scope=scope)
+
+
 @blp.route("/login")
 class Login(MethodView):
-    decorators = [
-        limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], key_func=get_remote_address,
-                      deduct_when=_failed, scope="login-address"),
-        limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_account_key,
-                      deduct_when=_failed, scope="login-account"),
-    ]
+    decorators = [failures_limited("LOGIN_LIMIT_PER_ADDRESS", get_remote_address, "login-address"),
+                  failures_limited("LOGIN_LIMIT_PER_ACCOUNT", _account_key, "login-account")]
 
     @blp.doc(security=[])
     @blp.arguments(LoginIn)
@@ -62,10 +63,7 @@ class Logout(MethodView):
 
 @blp.route("/enroll")
 class Enroll(MethodView):
-    decorators = [
-        limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], key_func=get_remote_address,
-                      deduct_when=_failed, scope="enroll-address"),
-    ]
+    decorators = [failures_limited("LOGIN_LIMIT_PER_ADDRESS", get_remote_address, "enroll-address")]
 
     @blp.doc(security=[])
     @blp.arguments(EnrollIn)
