@@ -47,7 +47,9 @@ def main() -> None:
         from api import create_app
         from api.extensions import db
         from api.models import User
+        from api.services.auth import login
         from api.services.evaluations import run_evaluations
+        from api.services.passwords import hash_password
 
         app = create_app()
         with app.app_context():
