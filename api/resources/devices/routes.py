@@ -1,24 +1,14 @@
 """The patient's phones, for reminders."""
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
 
 from ...extensions import Blueprint
 from ...services import devices
 from ...services.access import PATIENT, actor, requires
+from .schemas import DeviceIn, DeviceOut
 
 blp = Blueprint("devices", __name__, url_prefix="/api/v1/me", description="The signed-in patient's devices.")
 
-
-class DeviceIn(Schema):
-    platform = fields.String(required=True, validate=validate.OneOf(["ios", "android"]))
-    token = fields.String(required=True, validate=validate.Length(min=8, max=4096))
-
-
-class DeviceOut(Schema):
-    id = fields.Integer()
-    platform = fields.String()
-    created_at = fields.DateTime()
 
 
 @blp.route("/devices")

@@ -1,30 +1,14 @@
 """Clinic webhooks (admins)."""
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
 
 from ...extensions import Blueprint
 from ...services import webhooks
 from ...services.access import ADMIN, actor, requires
+from .schemas import WebhookCreatedOut, WebhookIn, WebhookOut
 
 blp = Blueprint("webhooks", __name__, url_prefix="/api/v1/webhooks", description="Clinic webhook endpoints.")
 
-
-class WebhookIn(Schema):
-    url = fields.URL(required=True, require_tld=False, schemes={"https", "http"}, validate=validate.Length(max=500))
-    description = fields.String(validate=validate.Length(max=200))
-
-
-class WebhookOut(Schema):
-    id = fields.Integer()
-    url = fields.String()
-    description = fields.String(allow_none=True)
-    active = fields.Boolean()
-    created_at = fields.DateTime()
-
-
-class WebhookCreatedOut(WebhookOut):
-    secret = fields.String(metadata={"description": "HMAC-SHA256 signing secret; shown only now."})
 
 
 @blp.route("")
