@@ -32,8 +32,9 @@ def dispatch_due() -> int:
     try:
         for start in range(0, len(trial_ids), BATCH):
             run.delay(trial_ids[start:start + BATCH])
-        for message in messages:
-            HANDLERS[message.topic].delay(message.id)
+        for message in messages:  # the API request that caused the work names the task's logs too
+            request_id = message.payload.get("request_id")
+            HANDLERS[message.topic].apply_async((message.id,), headers={"request_id": request_id})
         for notification_id in notification_ids:
             safety.deliver.delay(notification_id)
     except Exception:

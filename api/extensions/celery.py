@@ -41,7 +41,7 @@ def _register_tasks(celery: Celery) -> None:
 
 @before_task_publish.connect
 def _carry_request_id(headers=None, **_):
-    if headers is not None and (request_id := request_id_var.get()):
+    if headers is not None and not headers.get("request_id") and (request_id := request_id_var.get()):
         headers["request_id"] = request_id
 
 

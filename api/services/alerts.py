@@ -12,6 +12,7 @@ from ..clock import now
 from ..domain.safety import RANK, Finding, findings
 from ..errors import NotFound
 from ..extensions import db
+from ..logs import current_request_id
 from ..models import Alert, AlertEntry, DiaryEntry, OutboxMessage, Trial, User
 from . import audit
 from .access import CARE
@@ -22,7 +23,8 @@ CHECK_ENTRY = "alerts.check_entry"
 
 def request_entry_check(entry: DiaryEntry) -> None:
     """Queue the safety rules for this version of the entry, in the caller's transaction."""
-    db.session.add(OutboxMessage(topic=CHECK_ENTRY, payload={"entry_id": entry.id, "version": entry.version}))
+    db.session.add(OutboxMessage(topic=CHECK_ENTRY, payload={"entry_id": entry.id, "version": entry.version,
+                                                             "request_id": current_request_id()}))
 
 
 def check_entry(*, message_id: int) -> int:

@@ -51,7 +51,10 @@ def _notifications(app, trial_id) -> list[Notification]:
         return rows
 
 
-def test_a_new_weakness_reaches_the_care_team_by_email_and_webhook_then_escalates(pg, workers, client_of):
+def test_a_new_weakness_reaches_the_care_team_by_email_and_webhook_then_escalates(pg, workers, client_of, tmp_path):
+    def worker_logs():
+        return list(tmp_path.glob("*.log"))
+
     people = _clinic(pg, nurses=2, physicians=1, off_team_physicians=1)
     smtp, hooks = SmtpServer().start(), WebhookReceiver().start()
     try:
@@ -63,7 +66,7 @@ def test_a_new_weakness_reaches_the_care_team_by_email_and_webhook_then_escalate
         workers.start(**_smtp_env(smtp, CRITICAL_ESCALATION_MINUTES="0.1"))
         sent_at = clock.monotonic()
         patient = sign_in(client_of(pg), people["patient"])
-        assert patient.post(f"/trials/{people['trial_id']}/entries",
+        assert patient.post(f"/trials/{people['trial_id']}/entries", headers={"X-Request-ID": "req-weakness-4711"},
                             json=entry(symptoms=["new_weakness"], note="cannot lift my left foot")).status_code == 201
 
         wait_for(lambda: smtp.recipients() >= people["team"] and hooks.received, 30, message="the first messages")
@@ -86,6 +89,11 @@ def test_a_new_weakness_reaches_the_care_team_by_email_and_webhook_then_escalate
         assert {a for tos in escalations for a in tos} == people["team"] | people["others"]
         wait_for(lambda: len(hooks.received) >= 2, 30, message="the escalation webhook")
         assert json.loads(hooks.received[1][1])["type"] == "alert.escalated"
+        # The worker's log of the safety check names the API request that caused it, and never the note.
+        worker_log = "".join(path.read_text() for path in worker_logs())
+        checks = [line for line in worker_log.splitlines() if "alerts.check_entry" in line and "succeeded" in line]
+        assert checks and all('"request_id": "req-weakness-4711"' in line for line in checks)
+        assert "cannot lift" not in worker_log
     finally:
         smtp.stop()
         hooks.stop()
