@@ -157,7 +157,10 @@ def test_the_openapi_document_and_docs_are_served(client):
     assert spec.status_code == 200
     paths = spec.get_json()["paths"]
     assert "/api/v1/trials/{trial_id}/entries/batch" in paths
-    assert client.get("/api/v1/docs").status_code == 200
+    docs = client.get("/api/v1/docs")
+    assert docs.status_code == 200 and b"/api/v1/docs/assets/swagger-ui-bundle.js" in docs.data
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "swagger-ui-standalone-preset.js"):
+        assert client.get(f"/api/v1/docs/assets/{asset}").status_code == 200, asset
     assert client.get("/api/v1/healthz").get_json() == {"status": "ok"}
     ready = client.get("/api/v1/readyz").get_json()
     assert ready["checks"]["database"] is True
