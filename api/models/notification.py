@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -45,8 +46,6 @@ class Notification(db.Model):
 
     @property
     def key_digest(self) -> str:
-        import hashlib
-
         return hashlib.sha256(self.key.encode()).hexdigest()[:16]
 
 

@@ -3,6 +3,7 @@ daily missed-diary check, and acknowledgement by the care team."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ from ..models import Alert, AlertEntry, DiaryEntry, OutboxMessage, Trial, User
 from . import audit
 from .access import CARE
 from .notifications import alert_raised, escalation_time
+from .trials import active_day_trials
 
 CHECK_ENTRY = "alerts.check_entry"
 
@@ -47,29 +49,28 @@ def check_entry(*, message_id: int) -> int:
     return raised
 
 
-def raise_missed_diaries() -> int:
+def raise_missed_diaries(*, chunk: int = 500) -> int:
     """Low alerts for whole local days (after the implant day) of active day-bucket trials with no entry."""
     moment = now()
     created = 0
-    trials = db.session.execute(
-        select(Trial).where(Trial.start_at <= moment, Trial.end_at > moment, Trial.closure.is_(None))
-    ).scalars().all()
-    for trial in trials:
-        if trial.protocol["bucket"] != "day":
-            continue
-        zone = ZoneInfo(trial.timezone)
-        first = trial.start_at.astimezone(zone).date() + timedelta(days=1)
-        today = moment.astimezone(zone).date()
-        recorded = {_local_day(trial, at) for at in db.session.execute(
-            select(DiaryEntry.recorded_at).where(DiaryEntry.trial_id == trial.id, DiaryEntry.voided_at.is_(None))
-        ).scalars()}
-        flagged = set(db.session.execute(
-            select(Alert.local_day).where(Alert.trial_id == trial.id, Alert.rule == "missed_diary")).scalars())
-        day = first
-        while day < today:
-            if day not in recorded and day not in flagged:
-                created += _raise(trial, Finding("missed_diary", "low"), day, None)
-            day += timedelta(days=1)
+    trials = active_day_trials(moment)
+    for first in range(0, len(trials), chunk):
+        batch = {t.id: t for t in trials[first:first + chunk]}
+        recorded: dict[int, set[date]] = defaultdict(set)
+        for trial_id, at in db.session.execute(select(DiaryEntry.trial_id, DiaryEntry.recorded_at).where(
+                DiaryEntry.trial_id.in_(batch), DiaryEntry.voided_at.is_(None))):
+            recorded[trial_id].add(_local_day(batch[trial_id], at))
+        flagged: dict[int, set[date]] = defaultdict(set)
+        for trial_id, day in db.session.execute(select(Alert.trial_id, Alert.local_day).where(
+                Alert.trial_id.in_(batch), Alert.rule == "missed_diary")):
+            flagged[trial_id].add(day)
+        for trial in batch.values():
+            day = _local_day(trial, trial.start_at) + timedelta(days=1)
+            today = _local_day(trial, moment)
+            while day < today:
+                if day not in recorded[trial.id] and day not in flagged[trial.id]:
+                    created += _raise(trial, Finding("missed_diary", "low"), day, None)
+                day += timedelta(days=1)
     db.session.commit()
     return created
 

@@ -142,7 +142,6 @@ def correct_entry(*, user: User, trial_id: int, entry_id: int, changes: dict[str
     entry.version += 1
     entry.updated_at = now()
     request_evaluation(trial_id=trial.id)
-    db.session.flush()
     request_entry_check(entry)
     db.session.commit()
     return entry

@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, func, select
 
 from .. import channels
 from ..channels import DeliveryError
@@ -96,25 +96,27 @@ def final_evaluation_stored(evaluation: Evaluation, trial: Trial) -> None:
 
 def send_evening_reminders() -> int:
     """Push a reminder to patients of active day-bucket trials with no entry today by the reminder hour."""
+    from .trials import active_day_trials  # here: trials -> evaluations -> notifications at import time
+
     moment = now()
     hour = current_app.config["REMINDER_LOCAL_HOUR"]
-    trials = [t for t in db.session.execute(
-        select(Trial).where(Trial.start_at <= moment, Trial.end_at > moment, Trial.closure.is_(None))
-    ).scalars() if t.protocol["bucket"] == "day"]
+    due = {t.id: t for t in active_day_trials(moment) if moment.astimezone(ZoneInfo(t.timezone)).hour >= hour}
+    if not due:
+        return 0
+    last_entry = dict(db.session.execute(
+        select(DiaryEntry.trial_id, func.max(DiaryEntry.recorded_at))
+        .where(DiaryEntry.trial_id.in_(due), DiaryEntry.voided_at.is_(None)).group_by(DiaryEntry.trial_id)).all())
+    devices: dict[int, list[Device]] = {}
+    for device in db.session.execute(select(Device).where(
+            Device.user_id.in_({t.patient.user_id for t in due.values()}))).scalars():
+        devices.setdefault(device.user_id, []).append(device)
     created = 0
-    for trial in trials:
-        zone = ZoneInfo(trial.timezone)
-        local = moment.astimezone(zone)
-        if local.hour < hour:
+    for trial in due.values():
+        local = moment.astimezone(ZoneInfo(trial.timezone))
+        day_start = datetime.combine(local.date(), time(0), tzinfo=local.tzinfo).astimezone(UTC)
+        if (last := last_entry.get(trial.id)) is not None and last >= day_start:
             continue
-        day_start = datetime.combine(local.date(), time(0), tzinfo=zone).astimezone(UTC)
-        has_entry = db.session.execute(select(exists().where(
-            DiaryEntry.trial_id == trial.id, DiaryEntry.voided_at.is_(None), DiaryEntry.recorded_at >= day_start
-        ))).scalar()
-        if has_entry:
-            continue
-        devices = db.session.execute(select(Device).where(Device.user_id == trial.patient.user_id)).scalars()
-        for device in devices:
+        for device in devices.get(trial.patient.user_id, ()):
             created += _add(f"reminder:{trial.id}:{local.date()}:device:{device.id}", trial, "reminder", "push",
                             trial.patient.user_id, str(device.id), "Your trial diary",
                             "You have not recorded today yet. It takes a minute.",

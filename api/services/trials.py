@@ -75,6 +75,14 @@ def update_trial(*, trial: Trial, end_at: datetime | None = None, cancel: bool =
     return trial
 
 
+def active_day_trials(moment) -> list[Trial]:
+    """Open trials running at `moment` whose diary is kept in day buckets (missed days, evening reminders)."""
+    trials = db.session.execute(
+        select(Trial).where(Trial.start_at <= moment, Trial.end_at > moment, Trial.closure.is_(None))
+    ).scalars()
+    return [t for t in trials if t.protocol["bucket"] == "day"]
+
+
 def _care_team(staff: User, user_ids: list[int]) -> list[User]:
     if not user_ids:
         raise Invalid("A trial needs a care team.", errors={"care_team": ["Name at least one nurse or physician."]})
