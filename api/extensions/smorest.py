@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import flask_smorest
 from flask import send_from_directory
-from flask_smorest import Blueprint
 
 __all__ = ["Api", "Blueprint"]
 
@@ -13,6 +12,12 @@ def _swagger_ui_asset(filename: str):
     from swagger_ui_bundle import swagger_ui_path
 
     return send_from_directory(swagger_ui_path, filename, max_age=86400)
+
+
+class Blueprint(flask_smorest.Blueprint):
+    def arguments(self, schema, *args, **kwargs):
+        """As flask-smorest's, with one schema instance per endpoint: webargs would build one per request."""
+        return super().arguments(schema() if isinstance(schema, type) else schema, *args, **kwargs)
 
 
 class Api(flask_smorest.Api):
