@@ -1,18 +1,23 @@
 """Audit trail: every request that reads or changes patient data leaves one row, with its outcome.
 
-A service names what it touches with `record()`: the row joins the service's own transaction, so a
-change and its audit row commit together. Reads are committed after the response is decided; a refusal
-or failure (404 for a foreign trial, 409 for a closed diary) rolls the request back and is recorded in
-a transaction of its own.
+A service names what it touches with `record()`. The row is written by the request's first commit, inside
+that transaction, so a change and its audit row commit together or not at all. A read's row is written
+after the response is decided; a refusal or failure (404 for a foreign trial, 409 for a closed diary)
+rolls the request back and is recorded in a transaction of its own, with its status.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
 from flask_jwt_extended import current_user
+from sqlalchemy import event, insert
+from sqlalchemy.orm import Session
 
+from ..clock import now
 from ..extensions import db
 from ..models import AuditEvent
 
@@ -21,44 +26,77 @@ log = logging.getLogger(__name__)
 OUTCOMES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict", 413: "too_large",
             422: "invalid", 429: "rate_limited"}
 
+# Built once: this insert runs on nearly every request.
+_INSERT = insert(AuditEvent.__table__)
+
+
+@dataclass
+class _PendingEvent:
+    """The request's audit row until a commit writes it."""
+
+    row: dict[str, Any]
+    in_transaction: bool = False  # inserted in the transaction being committed
+    written: bool = False  # committed
+
+    def values(self, **overrides: Any) -> dict[str, Any]:
+        return {**self.row, "at": now(), **overrides}
+
 
 def record(action: str, *, patient_id: int | None, object_type: str | None = None, object_id=None) -> None:
-    """Name the patient data this request reads or changes; a later call in the same request replaces it."""
-    event: AuditEvent | None = g.get("audit_event")
-    if event is None or event not in db.session:
+    """Name the patient data this request reads or changes; a later call before the commit replaces it."""
+    pending: _PendingEvent | None = g.get("audit_event")
+    if pending is None or pending.written:
         user = _user()
-        event = AuditEvent(actor_user_id=user.id if user else None, actor_role=user.role if user else None,
-                           clinic_id=user.clinic_id if user else None, address=request.remote_addr,
-                           request_id=g.get("request_id"), outcome="success")
-        db.session.add(event)
-        g.audit_event = event
-    event.action, event.patient_id, event.object_type = action, patient_id, object_type
-    event.object_id = None if object_id is None else str(object_id)
+        pending = g.audit_event = _PendingEvent({
+            "actor_user_id": user.id if user else None, "actor_role": user.role if user else None,
+            "clinic_id": user.clinic_id if user else None, "address": request.remote_addr,
+            "request_id": g.get("request_id"), "outcome": "success", "status_code": None,
+        })
+    pending.row.update(action=action, patient_id=patient_id, object_type=object_type,
+                       object_id=None if object_id is None else str(object_id))
 
 
 def register(app: Flask) -> None:
     @app.after_request
     def finish_audit_event(response):
-        event: AuditEvent | None = g.pop("audit_event", None)
-        if event is None:
+        pending: _PendingEvent | None = g.pop("audit_event", None)
+        if pending is None or (pending.written and response.status_code < 400):
             return response
         try:
-            if response.status_code < 400:
-                db.session.commit()  # a read's row; a change's row is already committed with it
+            if response.status_code < 400:  # a read's row
+                db.session.execute(_INSERT, pending.values())
             else:
                 db.session.rollback()
-                db.session.add(AuditEvent(
-                    actor_user_id=event.actor_user_id, actor_role=event.actor_role, clinic_id=event.clinic_id,
-                    patient_id=event.patient_id, action=event.action, object_type=event.object_type,
-                    object_id=event.object_id, address=event.address, request_id=event.request_id,
-                    outcome=OUTCOMES.get(response.status_code, "error"), status_code=response.status_code,
-                ))
-                db.session.commit()
+                db.session.execute(_INSERT, pending.values(
+                    outcome=OUTCOMES.get(response.status_code, "error"), status_code=response.status_code))
+            db.session.commit()
         except Exception:
             db.session.rollback()
             log.exception("audit event could not be written")
             raise
         return response
+
+
+@event.listens_for(Session, "before_commit")
+def _write_with_the_change(session: Session) -> None:
+    pending = g.get("audit_event") if has_request_context() else None
+    if pending is not None and not pending.written and not pending.in_transaction:
+        session.execute(_INSERT, pending.values())
+        pending.in_transaction = True
+
+
+@event.listens_for(Session, "after_commit")
+def _written(_session: Session) -> None:
+    pending = g.get("audit_event") if has_request_context() else None
+    if pending is not None and pending.in_transaction:
+        pending.written, pending.in_transaction = True, False
+
+
+@event.listens_for(Session, "after_rollback")
+def _not_written(_session: Session) -> None:
+    pending = g.get("audit_event") if has_request_context() else None
+    if pending is not None:
+        pending.in_transaction = False
 
 
 def _user():
