@@ -1,6 +1,6 @@
 """How bearer tokens map to users: every token names its sign-in session, which logout revokes.
 
-One query per request loads the session and its user; a revoked session or inactive user is a 401.
+One query per request reads the session and its user; a revoked session or inactive user is a 401.
 """
 
 from __future__ import annotations
@@ -8,17 +8,14 @@ from __future__ import annotations
 from flask_jwt_extended import JWTManager
 
 from .errors import body
-from .extensions import db
-from .models import AuthSession, User
+from .services.access import Actor
+from .services.auth import signed_in_actor
 
 
 def register(jwt: JWTManager) -> None:
     @jwt.user_lookup_loader
-    def load_user(_header, claims) -> User | None:
-        session = db.session.get(AuthSession, claims.get("sid"))
-        if session is None or session.revoked_at is not None or not session.user.active:
-            return None
-        return session.user
+    def load_user(_header, claims) -> Actor | None:
+        return signed_in_actor(session_id=claims.get("sid"))
 
     def refusal(message: str, status: int = 401):
         return body(status, "unauthorized", message), status

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import JSON, DateTime, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.expression import Executable
 from sqlalchemy.types import TypeDecorator
 
 
@@ -35,11 +38,21 @@ class UTCDateTime(TypeDecorator):
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 
 
-def dialect_insert(table):
-    """INSERT with ON CONFLICT support for the bound backend (PostgreSQL or SQLite)."""
-    from sqlalchemy.dialects import postgresql, sqlite
+def dialect_statement(build: Callable[[Callable], Executable]) -> Callable[[], Executable]:
+    """A statement that needs the backend's own INSERT (for ON CONFLICT), built once per backend, not per call.
 
-    return (postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite).insert(table)
+    `build(insert)` receives PostgreSQL's or SQLite's `insert` and returns the statement; the values are
+    passed as parameters when it is executed.
+    """
+    built: dict[str, Executable] = {}
+
+    def statement() -> Executable:
+        backend = db.session.get_bind().dialect.name
+        if backend not in built:
+            built[backend] = build(postgresql.insert if backend == "postgresql" else sqlite.insert)
+        return built[backend]
+
+    return statement
 
 
 class Base(DeclarativeBase):

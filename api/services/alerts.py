@@ -7,26 +7,31 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from ..clock import now
 from ..domain.safety import RANK, Finding, findings
 from ..errors import NotFound
 from ..extensions import db
 from ..logs import current_request_id
-from ..models import Alert, AlertEntry, DiaryEntry, OutboxMessage, Trial, User
+from ..models import Alert, AlertEntry, DiaryEntry, OutboxMessage, Trial
 from . import audit
-from .access import CARE
+from .access import CARE, Actor
 from .notifications import alert_raised, escalation_time
 from .trials import active_day_trials
 
 CHECK_ENTRY = "alerts.check_entry"
+_INSERT_MESSAGE = insert(OutboxMessage.__table__)  # built once: every new or corrected entry queues one
 
 
 def request_entry_check(entry: DiaryEntry) -> None:
     """Queue the safety rules for this version of the entry, in the caller's transaction."""
-    db.session.add(OutboxMessage(topic=CHECK_ENTRY, payload={"entry_id": entry.id, "version": entry.version,
-                                                             "request_id": current_request_id()}))
+    moment = now()
+    db.session.execute(_INSERT_MESSAGE, {
+        "topic": CHECK_ENTRY, "payload": {"entry_id": entry.id, "version": entry.version,
+                                          "request_id": current_request_id()},
+        "due_at": moment, "created_at": moment,
+    })
 
 
 def check_entry(*, message_id: int) -> int:
@@ -75,7 +80,7 @@ def raise_missed_diaries(*, chunk: int = 500) -> int:
     return created
 
 
-def list_alerts(*, user: User, status: str | None = None, severity: str | None = None, trial_id: int | None = None,
+def list_alerts(*, user: Actor, status: str | None = None, severity: str | None = None, trial_id: int | None = None,
                 limit: int = 200) -> list[Alert]:
     query = select(Alert).where(Alert.clinic_id == user.clinic_id)
     if status:
@@ -89,7 +94,7 @@ def list_alerts(*, user: User, status: str | None = None, severity: str | None =
     return sorted(alerts, key=lambda a: (a.status != "open", -RANK[a.severity], -a.id))
 
 
-def acknowledge(*, user: User, alert_id: int, note: str | None) -> Alert:
+def acknowledge(*, user: Actor, alert_id: int, note: str | None) -> Alert:
     """Acknowledge an open alert (stops its escalation); acknowledging again changes nothing."""
     alert = db.session.get(Alert, alert_id, with_for_update=True)
     trial = db.session.get(Trial, alert.trial_id) if alert else None

@@ -7,12 +7,12 @@ from sqlalchemy import select
 from ..clock import now
 from ..errors import Conflict, Forbidden, NotFound, TrialClosed
 from ..extensions import db
-from ..models import Decision, User
-from .access import trial_for
+from ..models import Decision
+from .access import Actor, trial_for
 from .evaluations import latest_of
 
 
-def record_decision(*, user: User, trial_id: int, decision: str, rationale: str) -> Decision:
+def record_decision(*, user: Actor, trial_id: int, decision: str, rationale: str) -> Decision:
     trial = trial_for(user, trial_id, action="decision.create", lock=True)
     if user.role != "physician" or user.id not in trial.care_team:
         raise Forbidden("Only a physician on the trial's care team records its decision.")
@@ -30,7 +30,7 @@ def record_decision(*, user: User, trial_id: int, decision: str, rationale: str)
     return record
 
 
-def get_decision(*, user: User, trial_id: int) -> Decision:
+def get_decision(*, user: Actor, trial_id: int) -> Decision:
     trial = trial_for(user, trial_id, action="decision.read")
     record = decision_of(trial.id)
     if record is None:

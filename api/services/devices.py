@@ -6,10 +6,11 @@ from sqlalchemy import select
 
 from ..clock import now
 from ..extensions import db
-from ..models import Device, User
+from ..models import Device
+from .access import Actor
 
 
-def register_device(*, user: User, platform: str, token: str) -> tuple[Device, bool]:
+def register_device(*, user: Actor, platform: str, token: str) -> tuple[Device, bool]:
     """Register a phone for reminders; registering the same token again only refreshes it."""
     device = db.session.execute(
         select(Device).where(Device.user_id == user.id, Device.token == token)).scalar_one_or_none()

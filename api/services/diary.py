@@ -15,9 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from ..clock import now
 from ..errors import Conflict, Invalid, NotFound, TrialClosed
 from ..extensions import db
-from ..models import DiaryEntry, DiaryEntryVersion, Trial, User
-from . import audit
-from .access import own_trial_for, trial_for
+from ..extensions.database import dialect_statement
+from ..models import DiaryEntry, DiaryEntryVersion
+from .access import Actor, Diary, own_diary, trial_for
 from .alerts import request_entry_check
 from .evaluations import request_evaluation
 
@@ -47,37 +47,34 @@ class EntryPage:
     next_cursor: str | None
 
 
-def record_entry(*, user: User, trial_id: int, data: dict[str, Any]) -> tuple[DiaryEntry, bool]:
+def record_entry(*, user: Actor, trial_id: int, data: dict[str, Any]) -> tuple[DiaryEntry, bool]:
     """Store one entry; a replay of the same content returns the stored entry (False), different content is 409.
 
     The insert is tried first: replays are rare, and the unique key decides races between them.
     """
-    trial = own_trial_for(user, trial_id, action="entry.create")
-    _ensure_open(trial)
+    diary = own_diary(user, trial_id, action="entry.create")
+    _ensure_open(diary)
     client_id, recorded_at, content = _split(data)
     digest = content_hash(recorded_at, content)
-    try:
-        entry = _new_entry(trial, client_id, recorded_at, content, digest)
-        request_evaluation(trial_id=trial.id)  # flushes the entry: a duplicate client_id fails here
+    entry = _entry_row(diary, client_id, recorded_at, content, digest)
+    entry.id = db.session.execute(_insert_new_entry(), _columns(entry)).scalar()
+    if entry.id is not None:
+        request_evaluation(trial_id=diary.trial_id)
         request_entry_check(entry)
         db.session.commit()
         return entry, True
-    except IntegrityError:
-        db.session.rollback()
-    audit.record("entry.create", patient_id=trial.patient_id, object_type="trial", object_id=trial.id)
-    existing = _by_client_id(trial.id, [client_id]).get(client_id)
-    if existing is None:  # the conflict was not on client_id
-        raise Conflict("The entry could not be stored; try again.")
+    # A replay: the unique key, not a prior read, decided it, so two racing uploads store one entry.
+    existing = _by_client_id(diary.trial_id, [client_id]).get(client_id)
     return _replayed(existing, digest), False
 
 
-def record_batch(*, user: User, trial_id: int, items: list[BatchItem]) -> list[BatchResult]:
+def record_batch(*, user: Actor, trial_id: int, items: list[BatchItem]) -> list[BatchResult]:
     """Store a batch; each entry gets its own result and one bad entry never sinks the others."""
-    trial = own_trial_for(user, trial_id, action="entry.batch")
-    _ensure_open(trial)
+    diary = own_diary(user, trial_id, action="entry.batch")
+    _ensure_open(diary)
     for _attempt in range(2):
         try:
-            results = _store_batch(trial, items)
+            results = _store_batch(diary, items)
             db.session.commit()
             return results
         except IntegrityError:  # a concurrent upload stored some of these client_ids: sort them again
@@ -86,7 +83,7 @@ def record_batch(*, user: User, trial_id: int, items: list[BatchItem]) -> list[B
 
 
 def list_entries(
-    *, user: User, trial_id: int, updated_since: datetime | None = None, cursor: str | None = None, limit: int = 100
+    *, user: Actor, trial_id: int, updated_since: datetime | None = None, cursor: str | None = None, limit: int = 100
 ) -> EntryPage:
     """Entries (voided ones too, marked) in the order they last changed, for the phone's sync."""
     trial = trial_for(user, trial_id, action="entry.list")
@@ -104,24 +101,24 @@ def list_entries(
     return EntryPage(rows, _encode_cursor(rows[-1]) if more else None)
 
 
-def get_entry(*, user: User, trial_id: int, entry_id: int) -> DiaryEntry:
+def get_entry(*, user: Actor, trial_id: int, entry_id: int) -> DiaryEntry:
     trial = trial_for(user, trial_id, action="entry.read")
-    return _entry_of(trial, entry_id)
+    return _entry_of(trial.id, entry_id)
 
 
-def entry_versions(*, user: User, trial_id: int, entry_id: int) -> list[DiaryEntryVersion]:
+def entry_versions(*, user: Actor, trial_id: int, entry_id: int) -> list[DiaryEntryVersion]:
     trial = trial_for(user, trial_id, action="entry.history")
-    entry = _entry_of(trial, entry_id)
+    entry = _entry_of(trial.id, entry_id)
     return list(db.session.execute(
         select(DiaryEntryVersion).where(DiaryEntryVersion.entry_id == entry.id).order_by(DiaryEntryVersion.version)
     ).scalars())
 
 
-def correct_entry(*, user: User, trial_id: int, entry_id: int, changes: dict[str, Any]) -> DiaryEntry:
+def correct_entry(*, user: Actor, trial_id: int, entry_id: int, changes: dict[str, Any]) -> DiaryEntry:
     """Replace the fields sent (a nested object whole; null clears an optional one); keep the old version."""
-    trial = own_trial_for(user, trial_id, action="entry.correct")
-    _ensure_open(trial)
-    entry = _entry_of(trial, entry_id, lock=True)
+    diary = own_diary(user, trial_id, action="entry.correct")
+    _ensure_open(diary)
+    entry = _entry_of(diary.trial_id, entry_id, lock=True)
     if entry.voided_at is not None:
         raise Conflict("A voided entry cannot be corrected.")
     recorded_at = changes.pop("recorded_at", None) or entry.recorded_at_local
@@ -141,21 +138,21 @@ def correct_entry(*, user: User, trial_id: int, entry_id: int, changes: dict[str
     entry.content, entry.content_hash = content, digest
     entry.version += 1
     entry.updated_at = now()
-    request_evaluation(trial_id=trial.id)
+    request_evaluation(trial_id=diary.trial_id)
     request_entry_check(entry)
     db.session.commit()
     return entry
 
 
-def void_entry(*, user: User, trial_id: int, entry_id: int, reason: str) -> DiaryEntry:
+def void_entry(*, user: Actor, trial_id: int, entry_id: int, reason: str) -> DiaryEntry:
     """Void an entry with a reason: kept, excluded from evaluation. Voiding again changes nothing."""
-    trial = own_trial_for(user, trial_id, action="entry.void")
-    _ensure_open(trial)
-    entry = _entry_of(trial, entry_id, lock=True)
+    diary = own_diary(user, trial_id, action="entry.void")
+    _ensure_open(diary)
+    entry = _entry_of(diary.trial_id, entry_id, lock=True)
     if entry.voided_at is None:
         entry.voided_at = entry.updated_at = now()
         entry.void_reason = reason
-        request_evaluation(trial_id=trial.id)
+        request_evaluation(trial_id=diary.trial_id)
         db.session.commit()
     return entry
 
@@ -168,9 +165,9 @@ def content_hash(recorded_at: datetime, content: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _store_batch(trial: Trial, items: list[BatchItem]) -> list[BatchResult]:
+def _store_batch(diary: Diary, items: list[BatchItem]) -> list[BatchResult]:
     valid_ids = [item.client_id for item in items if item.data is not None]
-    known = _by_client_id(trial.id, valid_ids)
+    known = _by_client_id(diary.trial_id, valid_ids)
     results: list[BatchResult] = []
     created: list[tuple[BatchResult, DiaryEntry]] = []
     for item in items:
@@ -181,7 +178,7 @@ def _store_batch(trial: Trial, items: list[BatchItem]) -> list[BatchResult]:
         digest = content_hash(recorded_at, content)
         existing = known.get(client_id)
         if existing is None:
-            existing = known[client_id] = _new_entry(trial, client_id, recorded_at, content, digest)
+            existing = known[client_id] = _new_entry(diary, client_id, recorded_at, content, digest)
             result = BatchResult(client_id, CREATED)
             created.append((result, existing))
         elif digest in (existing.original_hash, existing.content_hash):
@@ -191,7 +188,7 @@ def _store_batch(trial: Trial, items: list[BatchItem]) -> list[BatchResult]:
                                  errors={"client_id": ["Already recorded with different content."]})
         results.append(result)
     if created:
-        request_evaluation(trial_id=trial.id)
+        request_evaluation(trial_id=diary.trial_id)
         db.session.flush()
         for result, entry in created:
             result.id = entry.id
@@ -209,15 +206,32 @@ def _split(data: dict[str, Any]) -> tuple[str, datetime, dict[str, Any]]:
     return client_id, recorded_at, data
 
 
-def _new_entry(trial: Trial, client_id: str, recorded_at: datetime, content: dict[str, Any], digest: str) -> DiaryEntry:
+def _new_entry(diary: Diary, client_id: str, recorded_at: datetime, content: dict[str, Any], digest: str) -> DiaryEntry:
+    entry = _entry_row(diary, client_id, recorded_at, content, digest)
+    db.session.add(entry)
+    return entry
+
+
+def _entry_row(diary: Diary, client_id: str, recorded_at: datetime, content: dict[str, Any], digest: str) -> DiaryEntry:
+    """The first version of an entry, not yet in the session."""
     moment = now()
-    entry = DiaryEntry(
-        trial_id=trial.id, client_id=client_id, recorded_at=recorded_at,
+    return DiaryEntry(
+        trial_id=diary.trial_id, client_id=client_id, recorded_at=recorded_at,
         utc_offset_minutes=_offset_minutes(recorded_at), content=content,
         content_hash=digest, original_hash=digest, version=1, created_at=moment, updated_at=moment,
     )
-    db.session.add(entry)
-    return entry
+
+
+@dialect_statement
+def _insert_new_entry(insert):
+    """Insert unless the trial has this client_id already; returns the new id, or nothing for a replay."""
+    table = DiaryEntry.__table__
+    return (insert(table).on_conflict_do_nothing(index_elements=[table.c.trial_id, table.c.client_id])
+            .returning(table.c.id))
+
+
+def _columns(entry: DiaryEntry) -> dict[str, Any]:
+    return {column.key: getattr(entry, column.key) for column in DiaryEntry.__table__.columns if column.key != "id"}
 
 
 def _replayed(existing: DiaryEntry, digest: str) -> DiaryEntry:
@@ -239,16 +253,16 @@ def _by_client_id(trial_id: int, client_ids: list[str]) -> dict[str, DiaryEntry]
     return {row.client_id: row for row in rows}
 
 
-def _entry_of(trial: Trial, entry_id: int, lock: bool = False) -> DiaryEntry:
+def _entry_of(trial_id: int, entry_id: int, lock: bool = False) -> DiaryEntry:
     entry = db.session.get(DiaryEntry, entry_id, with_for_update=lock or None)
-    if entry is None or entry.trial_id != trial.id:
+    if entry is None or entry.trial_id != trial_id:
         raise NotFound("No such entry.")
     return entry
 
 
-def _ensure_open(trial: Trial) -> None:
-    if not trial.diary_open:
-        raise TrialClosed(f"The diary is closed: the trial is {trial.closure}.")
+def _ensure_open(diary: Diary) -> None:
+    if diary.closure is not None:
+        raise TrialClosed(f"The diary is closed: the trial is {diary.closure}.")
 
 
 def _offset_minutes(moment: datetime) -> int:

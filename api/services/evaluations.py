@@ -18,9 +18,9 @@ from ..domain import evaluation as rules
 from ..domain.mme import Medication
 from ..errors import NotFound
 from ..extensions import db
-from ..extensions.database import dialect_insert
-from ..models import DiaryEntry, Evaluation, EvaluationRequest, Trial, User
-from .access import trial_for
+from ..extensions.database import dialect_statement
+from ..models import DiaryEntry, Evaluation, EvaluationRequest, Trial
+from .access import Actor, trial_for
 from .dispatch import claim_due
 from .notifications import final_evaluation_stored
 
@@ -34,9 +34,15 @@ def request_evaluation(*, trial_id: int, immediately: bool = False) -> None:
     """
     moment = now()
     due = moment if immediately else moment + timedelta(seconds=current_app.config["EVALUATION_DEBOUNCE_SECONDS"])
+    db.session.execute(_upsert_request(), {"trial_id": trial_id, "due_at": due, "generation": 1})
+
+
+@dialect_statement
+def _upsert_request(insert):
+    """A new request row, or the trial's existing one one generation on, due at the earlier of the two times."""
     table = EvaluationRequest.__table__
-    statement = dialect_insert(table).values(trial_id=trial_id, due_at=due, generation=1)
-    statement = statement.on_conflict_do_update(
+    statement = insert(table)
+    return statement.on_conflict_do_update(
         index_elements=[table.c.trial_id],
         set_={
             "generation": table.c.generation + 1,
@@ -44,10 +50,9 @@ def request_evaluation(*, trial_id: int, immediately: bool = False) -> None:
                            else_=table.c.due_at),
         },
     )
-    db.session.execute(statement)
 
 
-def queue_evaluation(*, user: User, trial_id: int) -> None:
+def queue_evaluation(*, user: Actor, trial_id: int) -> None:
     """On request of the care team: evaluate as soon as a worker is free."""
     trial_for(user, trial_id, action="evaluation.request")
     request_evaluation(trial_id=trial_id, immediately=True)
@@ -129,14 +134,14 @@ def run_evaluations(*, trial_ids: list[int]) -> list[Evaluation]:
     return [record for _, record in stored]
 
 
-def evaluation_history(*, user: User, trial_id: int) -> list[Evaluation]:
+def evaluation_history(*, user: Actor, trial_id: int) -> list[Evaluation]:
     trial = trial_for(user, trial_id, action="evaluation.list")
     return list(db.session.execute(
         select(Evaluation).where(Evaluation.trial_id == trial.id).order_by(Evaluation.id.desc())
     ).scalars())
 
 
-def latest_evaluation(*, user: User, trial_id: int) -> Evaluation:
+def latest_evaluation(*, user: Actor, trial_id: int) -> Evaluation:
     trial = trial_for(user, trial_id, action="evaluation.read")
     evaluation = latest_of(trial.id)
     if evaluation is None:
@@ -150,7 +155,7 @@ def latest_of(trial_id: int) -> Evaluation | None:
     ).scalar_one_or_none()
 
 
-def trial_summary(*, user: User, trial_id: int) -> dict[str, Any]:
+def trial_summary(*, user: Actor, trial_id: int) -> dict[str, Any]:
     """The per-bucket series (pain, MME, interference, entries) beside the baseline, as of now."""
     trial = trial_for(user, trial_id, action="trial.summary")
     moment = now()

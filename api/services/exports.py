@@ -8,12 +8,12 @@ from ..clock import now
 from ..exports import TrialRecord
 from ..extensions import db
 from ..models import Alert, Clinic, DiaryEntry, User
-from .access import trial_for
+from .access import Actor, trial_for
 from .decisions import decision_of
 from .evaluations import evaluate_as_of, latest_of, record_fields
 
 
-def trial_record(*, user: User, trial_id: int, action: str) -> TrialRecord:
+def trial_record(*, user: Actor, trial_id: int, action: str) -> TrialRecord:
     trial = trial_for(user, trial_id, action=action)
     moment = now()
     entries = list(db.session.execute(

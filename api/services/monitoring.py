@@ -11,11 +11,12 @@ from sqlalchemy import func, select, tuple_
 
 from ..clock import now
 from ..extensions import db
-from ..models import Alert, CareTeamMember, DiaryEntry, Evaluation, Trial, User
+from ..models import Alert, CareTeamMember, DiaryEntry, Evaluation, Trial
 from . import audit
+from .access import Actor
 
 
-def worklist(*, user: User, mine: bool = False) -> list[dict[str, Any]]:
+def worklist(*, user: Actor, mine: bool = False) -> list[dict[str, Any]]:
     """One row per open trial of the clinic (or of the caller's care teams), ordered as safety.md says:
     open critical alerts, then high, then missed diaries, then the rest by end time."""
     moment = now()

@@ -17,9 +17,9 @@ from ..channels import DeliveryError
 from ..clock import now
 from ..domain.safety import ESCALATION_AUDIENCE, IMMEDIATE_AUDIENCE, LABELS, initials
 from ..extensions import db
-from ..extensions.database import dialect_insert
+from ..extensions.database import dialect_statement
 from ..models import Alert, CareTeamMember, Device, DiaryEntry, Evaluation, Notification, Trial, User, Webhook
-from .access import trial_for
+from .access import Actor, trial_for
 from .dispatch import claim_due
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ def send_daily_digests() -> int:
     return created
 
 
-def trial_notifications(*, user: User, trial_id: int) -> list[Notification]:
+def trial_notifications(*, user: Actor, trial_id: int) -> list[Notification]:
     """The notifications about a trial (pending, sent or failed), newest first: the care team sees delivery."""
     trial = trial_for(user, trial_id, action="notification.list")
     return list(db.session.execute(
@@ -237,12 +237,17 @@ def _webhooks(cause: str, trial: Trial, kind: str, subject: str, body: str, data
 def _add(key: str, trial: Trial, cause: str, channel: str, recipient: int | None, destination: str,
          subject: str, body: str, data: dict[str, Any], *, alert_id=None, trial_id: Any = "trial") -> int:
     """One notification row, unless its key exists already (then nothing: it is not sent twice)."""
-    statement = dialect_insert(Notification.__table__).values(
+    moment = now()
+    return db.session.execute(_insert_notification(), dict(
         key=key, clinic_id=trial.clinic_id, trial_id=trial.id if trial_id == "trial" else trial_id, cause=cause,
         alert_id=alert_id, channel=channel, recipient_user_id=recipient, destination=destination, subject=subject,
-        body=body, data=data, state="pending", attempts=0, next_attempt_at=now(), created_at=now(),
-    ).on_conflict_do_nothing(index_elements=["key"])
-    return db.session.execute(statement).rowcount or 0
+        body=body, data=data, state="pending", attempts=0, next_attempt_at=moment, created_at=moment,
+    )).rowcount or 0
+
+
+@dialect_statement
+def _insert_notification(insert):
+    return insert(Notification.__table__).on_conflict_do_nothing(index_elements=["key"])
 
 
 def _trial_link(trial: Trial) -> str:

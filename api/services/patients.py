@@ -14,6 +14,7 @@ from ..errors import Conflict
 from ..extensions import db
 from ..models import EnrollmentCode, Patient, User
 from . import audit
+from .access import Actor
 from .auth import enrollment_code_hash
 
 # No 0/O, 1/I/L: read aloud or typed by an elderly patient from a printed sheet.
@@ -28,7 +29,7 @@ class NewPatient:
 
 
 def create_patient(
-    *, staff: User, display_name: str, mrn: str, date_of_birth: date, email: str, timezone: str
+    *, staff: Actor, display_name: str, mrn: str, date_of_birth: date, email: str, timezone: str
 ) -> NewPatient:
     email = email.strip().lower()
     if db.session.execute(select(User.id).where(User.email == email)).first():
@@ -60,7 +61,7 @@ def reissue_enrollment_code(*, patient: Patient) -> NewPatient:
     return NewPatient(patient, code, expires_at)
 
 
-def list_patients(*, staff: User) -> list[Patient]:
+def list_patients(*, staff: Actor) -> list[Patient]:
     audit.record("patient.list", patient_id=None, object_type="clinic", object_id=staff.clinic_id)
     return list(db.session.execute(
         select(Patient).where(Patient.clinic_id == staff.clinic_id).order_by(Patient.id)

@@ -12,12 +12,12 @@ from ..errors import Invalid, TrialClosed
 from ..extensions import db
 from ..models import CareTeamMember, Patient, Trial, User
 from . import audit
-from .access import CARE, PATIENT
+from .access import CARE, PATIENT, Actor
 from .evaluations import request_evaluation
 
 
 def create_trial(
-    *, staff: User, patient_id: int, therapy: str, start_at: datetime, end_at: datetime,
+    *, staff: Actor, patient_id: int, therapy: str, start_at: datetime, end_at: datetime,
     baseline: dict[str, Any], protocol: dict[str, Any], timezone: str | None = None,
     care_team: list[int] | None = None,
     device: str | None = None,
@@ -39,7 +39,7 @@ def create_trial(
     return trial
 
 
-def list_trials(*, user: User, status: str | None = None, patient_id: int | None = None) -> list[Trial]:
+def list_trials(*, user: Actor, status: str | None = None, patient_id: int | None = None) -> list[Trial]:
     query = select(Trial).order_by(Trial.id)
     if user.role == PATIENT:
         query = query.join(Patient).where(Patient.user_id == user.id)
@@ -54,7 +54,7 @@ def list_trials(*, user: User, status: str | None = None, patient_id: int | None
 
 
 def update_trial(*, trial: Trial, end_at: datetime | None = None, cancel: bool = False,
-                 care_team: list[int] | None = None, staff: User) -> Trial:
+                 care_team: list[int] | None = None, staff: Actor) -> Trial:
     """Move the end (lead out early, trial extended), change the care team, or cancel."""
     if not trial.diary_open:
         raise TrialClosed(f"The trial is {trial.closure}; it can no longer change.")
@@ -83,7 +83,7 @@ def active_day_trials(moment) -> list[Trial]:
     return [t for t in trials if t.protocol["bucket"] == "day"]
 
 
-def _care_team(staff: User, user_ids: list[int]) -> list[User]:
+def _care_team(staff: Actor, user_ids: list[int]) -> list[User]:
     if not user_ids:
         raise Invalid("A trial needs a care team.", errors={"care_team": ["Name at least one nurse or physician."]})
     users = {u.id: u for u in db.session.execute(select(User).where(User.id.in_(user_ids))).scalars()}

@@ -7,15 +7,16 @@ from sqlalchemy import select
 from ..errors import Conflict
 from ..extensions import db
 from ..models import Clinic, User
+from .access import Actor
 from .passwords import hash_password
 
 
-def create_staff_user(*, clinic: Clinic, email: str, role: str, password: str, display_name: str | None = None) -> User:
-    """A staff account in `clinic`; 409 when the email is taken anywhere."""
+def create_staff_user(*, clinic_id: int, email: str, role: str, password: str, display_name: str | None = None) -> User:
+    """A staff account in the clinic; 409 when the email is taken anywhere."""
     email = email.strip().lower()
     if db.session.execute(select(User.id).where(User.email == email)).first():
         raise Conflict("An account with this email already exists.", errors={"email": ["Already in use."]})
-    user = User(clinic=clinic, email=email, role=role, display_name=display_name,
+    user = User(clinic_id=clinic_id, email=email, role=role, display_name=display_name,
                 password_hash=hash_password(password))
     db.session.add(user)
     db.session.commit()
@@ -28,10 +29,11 @@ def bootstrap_user(*, clinic_name: str, email: str, role: str, password: str) ->
     if clinic is None:
         clinic = Clinic(name=clinic_name)
         db.session.add(clinic)
-    return create_staff_user(clinic=clinic, email=email, role=role, password=password)
+        db.session.flush()
+    return create_staff_user(clinic_id=clinic.id, email=email, role=role, password=password)
 
 
-def list_staff(*, admin: User) -> list[User]:
+def list_staff(*, admin: Actor) -> list[User]:
     return list(db.session.execute(
         select(User).where(User.clinic_id == admin.clinic_id, User.role != "patient").order_by(User.id)
     ).scalars())

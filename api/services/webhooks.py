@@ -10,10 +10,11 @@ from sqlalchemy import select
 from ..channels.webhook import url_problem
 from ..errors import Invalid, NotFound
 from ..extensions import db
-from ..models import User, Webhook
+from ..models import Webhook
+from .access import Actor
 
 
-def register_webhook(*, admin: User, url: str, description: str | None) -> Webhook:
+def register_webhook(*, admin: Actor, url: str, description: str | None) -> Webhook:
     """A new endpoint with its own signing secret (shown once, in this answer)."""
     if problem := url_problem(url, allow_private=current_app.config["WEBHOOK_ALLOW_PRIVATE"]):
         raise Invalid("The webhook address is not allowed.", errors={"url": [problem]})
@@ -23,12 +24,12 @@ def register_webhook(*, admin: User, url: str, description: str | None) -> Webho
     return hook
 
 
-def list_webhooks(*, admin: User) -> list[Webhook]:
+def list_webhooks(*, admin: Actor) -> list[Webhook]:
     return list(db.session.execute(
         select(Webhook).where(Webhook.clinic_id == admin.clinic_id).order_by(Webhook.id)).scalars())
 
 
-def deactivate_webhook(*, admin: User, webhook_id: int) -> Webhook:
+def deactivate_webhook(*, admin: Actor, webhook_id: int) -> Webhook:
     hook = db.session.get(Webhook, webhook_id)
     if hook is None or hook.clinic_id != admin.clinic_id:
         raise NotFound("No such webhook.")

@@ -17,8 +17,7 @@ class Users(MethodView):
     @blp.response(201, UserOut)
     def post(self, data):
         """Create a staff account in your clinic"""
-        admin = actor()
-        return users.create_staff_user(clinic=admin.clinic, **data)
+        return users.create_staff_user(clinic_id=actor().clinic_id, **data)
 
     @requires(ADMIN)
     @blp.response(200, UserOut(many=True))
