@@ -1,11 +1,11 @@
 """Extension singletons, bound to the app in create_app()."""
 
-from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from .database import db
 from .smorest import Api, Blueprint
+from .tokens import JWTManager
 
 jwt = JWTManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)

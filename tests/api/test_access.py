@@ -1,6 +1,10 @@
 """Who may reach what: the role x endpoint matrix, tenant isolation, tokens, rate limits."""
 
+import time
+from datetime import timedelta
+
 import pytest
+from flask_jwt_extended import create_access_token, decode_token
 
 from ..conftest import ApiClient, entry, sign_in
 
@@ -125,6 +129,20 @@ def test_logout_revokes_this_sign_in_only(world):
     assert first.post("/auth/logout").status_code == 204
     assert first.get("/trials").status_code == 401
     assert second.get("/trials").status_code == 200
+
+
+def test_a_token_accepted_before_is_refused_once_it_expires(world, app):
+    # Verified tokens are remembered (api.extensions.tokens); expiry must still be checked on every use.
+    with app.app_context():
+        claims = decode_token(sign_in(world.client, world.nurse).token)
+        token = create_access_token(identity=claims["sub"], expires_delta=timedelta(seconds=1),
+                                    additional_claims={"sid": claims["sid"], "role": claims["role"]})
+    nurse = ApiClient(world.client, token)
+    assert nurse.get("/trials").status_code == 200
+    time.sleep(2.1)  # JWT expiry has one-second resolution
+    response = nurse.get("/trials")
+    assert response.status_code == 401
+    assert response.get_json()["message"] == "The token has expired."
 
 
 def test_login_is_rate_limited_per_account(world):
