@@ -38,6 +38,12 @@ def scratch_database():
         admin.close()
 
 
+@dataclass(frozen=True)
+class Server:
+    address: str
+    pid: int
+
+
 @contextmanager
 def gunicorn(target: str, port: int, env: dict[str, str], workers: int, threads: int):
     process = subprocess.Popen(
@@ -55,7 +61,7 @@ def gunicorn(target: str, port: int, env: dict[str, str], workers: int, threads:
                 break
             except OSError:
                 time.sleep(0.2)
-        yield f"127.0.0.1:{port}"
+        yield Server(f"127.0.0.1:{port}", process.pid)
     finally:
         process.terminate()
         process.wait(20)
@@ -163,3 +169,72 @@ def load(address: str, targets: list[tuple[str, str | None]], *, clients: int, d
     requests, errors = sum(c for c, _, _ in parts), sum(e for _, e, _ in parts)
     refuse_failures(errors, requests, address)
     return LoadResult(requests, errors, min(elapsed, duration + 1) or 1, latencies)
+
+
+def batch_upload(address: str, target: tuple[str, str], *, entries: int, repeat: int) -> dict:
+    """Time `repeat` sequential uploads of `entries` fresh entries to /entries/batch, one after the other."""
+    path, token = target
+    host, port = address.split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    make = Bodies([target], seed=0)
+    timings = []
+    for attempt in range(repeat + 1):  # the first upload warms the worker up and is not counted
+        body = json.dumps({"entries": [json.loads(make(attempt * entries + n)[0]) for n in range(entries)]})
+        started = time.perf_counter()
+        connection.request("POST", f"{path}/batch", body=body,
+                           headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+        response = connection.getresponse()
+        results = json.loads(response.read())["results"]
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status != 200 or any(result["status"] != "created" for result in results):
+            raise SystemExit(f"batch upload to {address} did not store every entry: {response.status}")
+        if attempt:
+            timings.append(elapsed)
+    return {"entries": entries, "uploads": repeat, "median_ms": round(statistics.median(timings), 1),
+            "max_ms": round(max(timings), 1)}
+
+
+class CpuMeter:
+    """CPU seconds used by the server's processes and by PostgreSQL's, between start() and stop().
+
+    Read from /proc: the split shows where a request's cost lies (the application or the database).
+    """
+
+    def __init__(self, server_pid: int):
+        self.server_pid = server_pid
+
+    def _sample(self) -> dict[str, float]:
+        ticks = os.sysconf("SC_CLK_TCK")
+        server_pids = {self.server_pid, *_children(self.server_pid)}
+        totals = {"server": 0.0, "postgres": 0.0}
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/stat") as file:
+                    stat = file.read()
+                with open(f"/proc/{pid}/comm") as file:
+                    command = file.read().strip()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()
+            used = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+            if int(pid) in server_pids:
+                totals["server"] += used
+            elif command.startswith("postgres"):
+                totals["postgres"] += used
+        return totals
+
+    def start(self) -> None:
+        self.before = self._sample()
+
+    def stop(self, requests: int) -> dict[str, float]:
+        after = self._sample()
+        return {f"{name}_cpu_ms_per_request": round((after[name] - self.before[name]) * 1000 / max(requests, 1), 3)
+                for name in after}
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as file:
+            return [int(child) for child in file.read().split()]
+    except OSError:
+        return []

@@ -1,5 +1,6 @@
 """Single-entry ingest: throughput and latency of POST /trials/{id}/entries on gunicorn + PostgreSQL,
-side by side with the floor (bare Flask, one INSERT, same driver, same gunicorn settings, same load).
+side by side with the floor (bare Flask, one INSERT, same driver, same gunicorn settings, same load),
+with the CPU that the server and PostgreSQL spent per request; then the time of a 500-entry batch upload.
 
     .venv/bin/python -m bench.ingest [--clients 16] [--seconds 10]
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 import psycopg
 
 from . import wrk
-from .harness import gunicorn, load, scratch_database
+from .harness import CpuMeter, batch_upload, gunicorn, load, scratch_database
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -64,6 +65,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=200, help="active trials (phones) the load spreads over")
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batches", type=int, default=5, help="timed uploads of a 500-entry batch")
     args = parser.parse_args()
 
     os.environ.setdefault("SECRET_KEY", "bench-secret-key-long-enough-for-hs256")
@@ -77,20 +79,26 @@ def main() -> None:
                              "cpus": os.cpu_count(), "peak_load_generator": generator,
                              "half_peak_load_generator": "python open loop"}}
 
-        def peak(address, paths):
+        def peak(server, paths):
+            meter = CpuMeter(server.pid)
             if generator == "wrk":
-                wrk.peak(address, paths, connections=args.clients, seconds=2)  # warm-up
-                return wrk.peak(address, paths, connections=args.clients, seconds=args.seconds)
-            load(address, paths, clients=args.clients, duration=2)
-            return load(address, paths, clients=args.clients, duration=args.seconds).summary()
+                wrk.peak(server.address, paths, connections=args.clients, seconds=2)  # warm-up
+                meter.start()
+                result = wrk.peak(server.address, paths, connections=args.clients, seconds=args.seconds)
+            else:
+                load(server.address, paths, clients=args.clients, duration=2)
+                meter.start()
+                result = load(server.address, paths, clients=args.clients, duration=args.seconds).summary()
+            return {**result, **meter.stop(result["requests"])}
 
-        with gunicorn("bench.floor:app", 8801, env, args.workers, args.threads) as address:
-            report["floor"] = peak(address, [("/floor", None)])
-        with gunicorn("wsgi:app", 8802, env, args.workers, args.threads) as address:
-            report["trial_diary"] = peak(address, targets)
+        with gunicorn("bench.floor:app", 8801, env, args.workers, args.threads) as server:
+            report["floor"] = peak(server, [("/floor", None)])
+        with gunicorn("wsgi:app", 8802, env, args.workers, args.threads) as server:
+            report["trial_diary"] = peak(server, targets)
             half_rate = report["trial_diary"]["throughput_rps"] / 2
-            report["trial_diary_at_half_peak"] = load(address, targets, clients=args.clients, duration=args.seconds,
-                                                      rate=half_rate).summary()
+            report["trial_diary_at_half_peak"] = load(server.address, targets, clients=args.clients,
+                                                      duration=args.seconds, rate=half_rate).summary()
+            report["batch_upload"] = batch_upload(server.address, targets[0], entries=500, repeat=args.batches)
         report["ratio_to_floor"] = round(report["trial_diary"]["throughput_rps"] / report["floor"]["throughput_rps"], 3)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "ingest.json").write_text(json.dumps(report, indent=2))
