@@ -7,15 +7,16 @@ from flask import current_app
 
 from api.extensions import db
 from api.models import OutboxMessage
-from api.services import evaluations, notifications
+from api.services import diary, evaluations, notifications
 from api.services.dispatch import claim_due
 
 from . import safety
+from .diary import follow_up_entry
 from .evaluations import run
 
 log = logging.getLogger(__name__)
 BATCH = 100
-HANDLERS = {"alerts.check_entry": safety.check_entry}
+HANDLERS = {diary.ENTRY_STORED: follow_up_entry}
 
 
 @shared_task(name="outbox.dispatch_due")

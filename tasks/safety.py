@@ -1,16 +1,9 @@
 """Alert and notification tasks."""
 
 from celery import shared_task
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from api.services import alerts, notifications
-
-
-@shared_task(name="alerts.check_entry", autoretry_for=(OperationalError, IntegrityError), retry_backoff=True,
-             max_retries=5)
-def check_entry(message_id: int) -> int:
-    """Run the safety rules on one entry version. Idempotent: the outbox row goes with the alerts it made."""
-    return alerts.check_entry(message_id=message_id)
 
 
 @shared_task(name="notifications.deliver", autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)

@@ -127,7 +127,7 @@ class World:
 def drain(app) -> None:
     """What beat and the workers do, in-process: run every due request, outbox message and notification."""
     from api.models import EvaluationRequest, OutboxMessage
-    from api.services import alerts, notifications
+    from api.services import diary, notifications
     from api.services.evaluations import claim_due_requests, run_evaluations
 
     with app.app_context():
@@ -140,7 +140,7 @@ def drain(app) -> None:
             if trial_ids:
                 run_evaluations(trial_ids=trial_ids)
             for message_id in messages:
-                alerts.check_entry(message_id=message_id)
+                diary.follow_up_entry(message_id=message_id)
             notification_ids = notifications.claim_due_notifications()
             db.session.commit()
             for notification_id in notification_ids:

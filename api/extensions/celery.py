@@ -34,7 +34,8 @@ def init_celery(app: Flask) -> Celery:
 
 
 def _register_tasks(celery: Celery) -> None:
-    import tasks.evaluations  # noqa: F401  (the modules declare their tasks with shared_task)
+    import tasks.diary  # noqa: F401  (the modules declare their tasks with shared_task)
+    import tasks.evaluations  # noqa: F401
     import tasks.outbox  # noqa: F401
     import tasks.safety  # noqa: F401
 

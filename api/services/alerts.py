@@ -7,51 +7,28 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from ..clock import now
 from ..domain.safety import RANK, Finding, findings
 from ..errors import NotFound
 from ..extensions import db
-from ..logs import current_request_id
-from ..models import Alert, AlertEntry, DiaryEntry, OutboxMessage, Trial
+from ..models import Alert, AlertEntry, DiaryEntry, Trial
 from . import audit
 from .access import CARE, Actor
 from .notifications import alert_raised, escalation_time
 from .trials import active_day_trials
 
-CHECK_ENTRY = "alerts.check_entry"
-_INSERT_MESSAGE = insert(OutboxMessage.__table__)  # built once: every new or corrected entry queues one
 
-
-def request_entry_check(entry: DiaryEntry) -> None:
-    """Queue the safety rules for this version of the entry, in the caller's transaction."""
-    moment = now()
-    db.session.execute(_INSERT_MESSAGE, {
-        "topic": CHECK_ENTRY, "payload": {"entry_id": entry.id, "version": entry.version,
-                                          "request_id": current_request_id()},
-        "due_at": moment, "created_at": moment,
-    })
-
-
-def check_entry(*, message_id: int) -> int:
-    """Run the safety rules on the entry an outbox message names. Idempotent: an entry counts once per alert."""
-    message = db.session.execute(
-        select(OutboxMessage).where(OutboxMessage.id == message_id).with_for_update(skip_locked=True)
-    ).scalar_one_or_none()
-    if message is None:
-        db.session.rollback()
+def check_entry(*, entry_id: int, version: int) -> int:
+    """Run the safety rules on one version of an entry, in the caller's transaction. Idempotent: an entry
+    counts once per alert. A corrected entry is checked again as its new version; a voided one raises nothing."""
+    entry = db.session.get(DiaryEntry, entry_id)
+    if entry is None or entry.voided_at is not None or entry.version != version:
         return 0
-    entry = db.session.get(DiaryEntry, message.payload["entry_id"])
-    raised = 0
-    # A corrected entry has a newer message of its own; a voided one raises nothing.
-    if entry is not None and entry.voided_at is None and entry.version == message.payload["version"]:
-        trial = db.session.get(Trial, entry.trial_id)
-        for finding in findings(entry.content, baseline_pain=trial.baseline["pain"]):
-            raised += _raise(trial, finding, _local_day(trial, entry.recorded_at), entry)
-    db.session.delete(message)
-    db.session.commit()
-    return raised
+    trial = db.session.get(Trial, entry.trial_id)
+    return sum(_raise(trial, finding, _local_day(trial, entry.recorded_at), entry)
+               for finding in findings(entry.content, baseline_pain=trial.baseline["pain"]))
 
 
 def raise_missed_diaries(*, chunk: int = 500) -> int:

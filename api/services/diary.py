@@ -9,19 +9,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from ..clock import now
 from ..errors import Conflict, Invalid, NotFound, TrialClosed
 from ..extensions import db
 from ..extensions.database import dialect_statement
-from ..models import DiaryEntry, DiaryEntryVersion
+from ..logs import current_request_id
+from ..models import DiaryEntry, DiaryEntryVersion, OutboxMessage
 from .access import Actor, Diary, own_diary, trial_for
-from .alerts import request_entry_check
+from .alerts import check_entry
 from .evaluations import request_evaluation
 
 CREATED, DUPLICATE, CONFLICT, INVALID = "created", "duplicate", "conflict", "invalid"
+ENTRY_STORED = "diary.entry_stored"  # the outbox topic, and the name of the task that follows an entry up
+_INSERT_MESSAGE = insert(OutboxMessage.__table__)  # built once: every new or corrected entry queues one
 
 
 @dataclass
@@ -59,8 +62,7 @@ def record_entry(*, user: Actor, trial_id: int, data: dict[str, Any]) -> tuple[D
     entry = _entry_row(diary, client_id, recorded_at, content, digest)
     entry.id = db.session.execute(_insert_new_entry(), _columns(entry)).scalar()
     if entry.id is not None:
-        request_evaluation(trial_id=diary.trial_id)
-        request_entry_check(entry)
+        _queue_follow_up(entry)
         db.session.commit()
         return entry, True
     # A replay: the unique key, not a prior read, decided it, so two racing uploads store one entry.
@@ -138,8 +140,7 @@ def correct_entry(*, user: Actor, trial_id: int, entry_id: int, changes: dict[st
     entry.content, entry.content_hash = content, digest
     entry.version += 1
     entry.updated_at = now()
-    request_evaluation(trial_id=diary.trial_id)
-    request_entry_check(entry)
+    _queue_follow_up(entry)
     db.session.commit()
     return entry
 
@@ -155,6 +156,25 @@ def void_entry(*, user: Actor, trial_id: int, entry_id: int, reason: str) -> Dia
         request_evaluation(trial_id=diary.trial_id)
         db.session.commit()
     return entry
+
+
+def follow_up_entry(*, message_id: int) -> int:
+    """What follows a stored entry version: the safety rules, and an evaluation request for its trial.
+
+    Both commit with the removal of the outbox message that asked for them, so a retry after a crash
+    redoes all of it or none. Idempotent. Returns the number of alerts raised.
+    """
+    message = db.session.execute(
+        select(OutboxMessage).where(OutboxMessage.id == message_id).with_for_update(skip_locked=True)
+    ).scalar_one_or_none()
+    if message is None:  # done already, or another worker holds it
+        db.session.rollback()
+        return 0
+    raised = check_entry(entry_id=message.payload["entry_id"], version=message.payload["version"])
+    request_evaluation(trial_id=message.payload["trial_id"])
+    db.session.delete(message)
+    db.session.commit()
+    return raised
 
 
 def content_hash(recorded_at: datetime, content: dict[str, Any]) -> str:
@@ -188,15 +208,24 @@ def _store_batch(diary: Diary, items: list[BatchItem]) -> list[BatchResult]:
                                  errors={"client_id": ["Already recorded with different content."]})
         results.append(result)
     if created:
-        request_evaluation(trial_id=diary.trial_id)
         db.session.flush()
         for result, entry in created:
             result.id = entry.id
-            request_entry_check(entry)
+        _queue_follow_up(*(entry for _, entry in created))
         for result in results:  # a later duplicate of an entry created in this same batch
             if result.id is None and result.status != INVALID:
                 result.id = known[result.client_id].id
     return results
+
+
+def _queue_follow_up(*entries: DiaryEntry) -> None:
+    """One outbox row per stored entry version, in the write's transaction: the work after it is never lost,
+    and the request that stored the entry does no more than this one insert for it."""
+    moment, request_id = now(), current_request_id()
+    rows = [{"topic": ENTRY_STORED, "due_at": moment, "created_at": moment,
+             "payload": {"entry_id": entry.id, "version": entry.version, "trial_id": entry.trial_id,
+                         "request_id": request_id}} for entry in entries]
+    db.session.execute(_INSERT_MESSAGE, rows[0] if len(rows) == 1 else rows)
 
 
 def _split(data: dict[str, Any]) -> tuple[str, datetime, dict[str, Any]]:

@@ -91,7 +91,7 @@ def test_a_new_weakness_reaches_the_care_team_by_email_and_webhook_then_escalate
         assert json.loads(hooks.received[1][1])["type"] == "alert.escalated"
         # The worker's log of the safety check names the API request that caused it, and never the note.
         worker_log = "".join(path.read_text() for path in worker_logs())
-        checks = [line for line in worker_log.splitlines() if "alerts.check_entry" in line and "succeeded" in line]
+        checks = [line for line in worker_log.splitlines() if "diary.entry_stored" in line and "succeeded" in line]
         assert checks and all('"request_id": "req-weakness-4711"' in line for line in checks)
         assert "cannot lift" not in worker_log
     finally:
