@@ -25,6 +25,7 @@ class Actor:
     id: int
     role: str
     clinic_id: int
+    patient_id: int | None  # the patient record of a patient's account
 
 
 @dataclass(frozen=True, slots=True)

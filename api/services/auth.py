@@ -115,10 +115,11 @@ def _issue(session: AuthSession) -> Tokens:
     return Tokens(access, refresh_token, int(expires.total_seconds()))
 
 
-_sessions, _users = AuthSession.__table__, User.__table__
+_sessions, _users, _patients = AuthSession.__table__, User.__table__, Patient.__table__
 # Built once: every authenticated request runs it.
 _LIVE_SESSION_ACTOR = (
-    select(_users.c.id, _users.c.role, _users.c.clinic_id)
+    select(_users.c.id, _users.c.role, _users.c.clinic_id, _patients.c.id)
     .join_from(_sessions, _users, _sessions.c.user_id == _users.c.id)
+    .outerjoin(_patients, _patients.c.user_id == _users.c.id)
     .where(_sessions.c.id == bindparam("session_id"), _sessions.c.revoked_at.is_(None), _users.c.active.is_(True))
 )

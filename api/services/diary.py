@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import bindparam, insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from ..clock import now
@@ -17,8 +17,9 @@ from ..errors import Conflict, Invalid, NotFound, TrialClosed
 from ..extensions import db
 from ..extensions.database import dialect_statement
 from ..logs import current_request_id
-from ..models import DiaryEntry, DiaryEntryVersion, OutboxMessage
-from .access import Actor, Diary, own_diary, trial_for
+from ..models import DiaryEntry, DiaryEntryVersion, OutboxMessage, Trial
+from . import audit
+from .access import PATIENT, Actor, Diary, own_diary, trial_for
 from .alerts import check_entry
 from .evaluations import request_evaluation
 
@@ -53,20 +54,27 @@ class EntryPage:
 def record_entry(*, user: Actor, trial_id: int, data: dict[str, Any]) -> tuple[DiaryEntry, bool]:
     """Store one entry; a replay of the same content returns the stored entry (False), different content is 409.
 
-    The insert is tried first: replays are rare, and the unique key decides races between them.
+    The insert is tried first, and itself checks that the caller is the trial's patient and its diary is open:
+    nearly every entry is new and rightful, so it takes one statement. Only when nothing was stored is the
+    reason looked for (404, 403, 409 for a closed diary, or a replay). The unique key, not a prior read,
+    decides between racing uploads of one client_id.
     """
-    diary = own_diary(user, trial_id, action="entry.create")
-    _ensure_open(diary)
     client_id, recorded_at, content = _split(data)
     digest = content_hash(recorded_at, content)
-    entry = _entry_row(diary, client_id, recorded_at, content, digest)
-    entry.id = db.session.execute(_insert_new_entry(), _columns(entry)).scalar()
-    if entry.id is not None:
-        _queue_follow_up(entry)
-        db.session.commit()
-        return entry, True
-    # A replay: the unique key, not a prior read, decided it, so two racing uploads store one entry.
+    entry = _entry_row(trial_id, client_id, recorded_at, content, digest)
+    if user.role == PATIENT:
+        entry.id = db.session.execute(_insert_into_own_open_diary(), {
+            **_columns(entry), "diary_trial_id": trial_id, "writer_patient_id": user.patient_id}).scalar()
+        if entry.id is not None:
+            audit.record("entry.create", patient_id=user.patient_id, object_type="trial", object_id=trial_id)
+            _queue_follow_up(entry)
+            db.session.commit()
+            return entry, True
+    diary = own_diary(user, trial_id, action="entry.create")
+    _ensure_open(diary)
     existing = _by_client_id(diary.trial_id, [client_id]).get(client_id)
+    if existing is None:  # the diary was closed and the insert refused, or reopened since: let the phone retry
+        raise Conflict("The entry could not be stored; try again.")
     return _replayed(existing, digest), False
 
 
@@ -236,27 +244,38 @@ def _split(data: dict[str, Any]) -> tuple[str, datetime, dict[str, Any]]:
 
 
 def _new_entry(diary: Diary, client_id: str, recorded_at: datetime, content: dict[str, Any], digest: str) -> DiaryEntry:
-    entry = _entry_row(diary, client_id, recorded_at, content, digest)
+    entry = _entry_row(diary.trial_id, client_id, recorded_at, content, digest)
     db.session.add(entry)
     return entry
 
 
-def _entry_row(diary: Diary, client_id: str, recorded_at: datetime, content: dict[str, Any], digest: str) -> DiaryEntry:
+def _entry_row(
+    trial_id: int, client_id: str, recorded_at: datetime, content: dict[str, Any], digest: str
+) -> DiaryEntry:
     """The first version of an entry, not yet in the session."""
     moment = now()
     return DiaryEntry(
-        trial_id=diary.trial_id, client_id=client_id, recorded_at=recorded_at,
+        trial_id=trial_id, client_id=client_id, recorded_at=recorded_at,
         utc_offset_minutes=_offset_minutes(recorded_at), content=content,
         content_hash=digest, original_hash=digest, version=1, created_at=moment, updated_at=moment,
     )
 
 
 @dialect_statement
-def _insert_new_entry(insert):
-    """Insert unless the trial has this client_id already; returns the new id, or nothing for a replay."""
-    table = DiaryEntry.__table__
-    return (insert(table).on_conflict_do_nothing(index_elements=[table.c.trial_id, table.c.client_id])
-            .returning(table.c.id))
+def _insert_into_own_open_diary(insert):
+    """The entry, if the trial is the writer's own, its diary is open and the client_id is new to it.
+
+    Returns the new id, or nothing when any of that fails.
+    """
+    entries, trials = DiaryEntry.__table__, Trial.__table__
+    columns = [column for column in entries.columns if column.key != "id"]
+    rightful = select(*(bindparam(column.key, type_=column.type) for column in columns)).where(
+        trials.c.id == bindparam("diary_trial_id"), trials.c.patient_id == bindparam("writer_patient_id"),
+        trials.c.closure.is_(None),
+    )
+    return (insert(entries).from_select([column.key for column in columns], rightful)
+            .on_conflict_do_nothing(index_elements=[entries.c.trial_id, entries.c.client_id])
+            .returning(entries.c.id))
 
 
 def _columns(entry: DiaryEntry) -> dict[str, Any]:
