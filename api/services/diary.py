@@ -73,7 +73,7 @@ def record_entry(*, user: Actor, trial_id: int, data: dict[str, Any]) -> tuple[D
     diary = own_diary(user, trial_id, action="entry.create")
     _ensure_open(diary)
     existing = _by_client_id(diary.trial_id, [client_id]).get(client_id)
-    if existing is None:  # the diary was closed and the insert refused, or reopened since: let the phone retry
+    if existing is None:  # refused, yet rightful, open and nothing to replay: a race; the phone retries
         raise Conflict("The entry could not be stored; try again.")
     return _replayed(existing, digest), False
 
