@@ -5,6 +5,10 @@ from datetime import timedelta
 
 import pytest
 from flask_jwt_extended import create_access_token, decode_token
+from sqlalchemy import select
+
+from api.extensions import db
+from api.models import AuditEvent
 
 from ..conftest import ApiClient, entry, sign_in
 
@@ -143,6 +147,27 @@ def test_a_token_accepted_before_is_refused_once_it_expires(world, app):
     response = nurse.get("/trials")
     assert response.status_code == 401
     assert response.get_json()["message"] == "The token has expired."
+
+
+def test_every_diary_request_leaves_exactly_one_audit_row_naming_the_patient(world, app):
+    patient, url = world.as_patient, f"/trials/{world.trial_id}/entries"
+    body = entry()
+    stored = patient.post(url, json=body)
+    assert stored.status_code == 201
+    assert patient.post(url, json=body).status_code == 200  # a replay
+    correction = {"pain": {"score": 2}}
+    entry_url = f"{url}/{stored.get_json()['id']}"
+    assert patient.patch(entry_url, json=correction).status_code == 200
+    assert patient.patch(entry_url, json=correction).status_code == 200  # a retry: nothing new to keep
+    assert world.as_second_patient.post(url, json=entry()).status_code == 404
+    with app.app_context():
+        rows = db.session.execute(select(AuditEvent).where(AuditEvent.object_id == str(world.trial_id))).scalars()
+        seen = sorted((row.action, row.outcome, row.patient_id) for row in rows)
+    assert seen == sorted([
+        ("entry.create", "success", world.patient_id), ("entry.create", "success", world.patient_id),
+        ("entry.correct", "success", world.patient_id), ("entry.correct", "success", world.patient_id),
+        ("entry.create", "not_found", world.patient_id),
+    ])
 
 
 def test_login_is_rate_limited_per_account(world):
