@@ -87,11 +87,10 @@ def main() -> None:
 
         def peak(server, paths):
             meter = CpuMeter(server.pid)
+            meter.start()
             if generator == "wrk":
-                meter.start()
                 result = wrk.peak(server.address, paths, connections=args.clients, seconds=args.seconds)
             else:
-                meter.start()
                 result = load(server.address, paths, clients=args.clients, duration=args.seconds).summary()
             return {**result, **meter.stop(result["requests"])}
 
