@@ -93,6 +93,11 @@ def sign_in(client, email: str, password: str = factories.PASSWORD) -> ApiClient
 @pytest.fixture
 def world(app, client):
     """Two clinics with staff; clinic A has an enrolled patient with an active SCS trial."""
+    return make_world(app, client)
+
+
+def make_world(app, client) -> World:
+    """The `world` fixture's people and trial, in the database of `app`."""
     with app.app_context():
         a, b = factories.ClinicFactory(name="Clinic A"), factories.ClinicFactory(name="Clinic B")
         nurse = factories.UserFactory(clinic=a, role="nurse")

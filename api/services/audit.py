@@ -56,6 +56,18 @@ def record(action: str, *, patient_id: int | None, object_type: str | None = Non
                        object_id=None if object_id is None else str(object_id))
 
 
+def row_for_this_change() -> dict[str, Any]:
+    """The values of the request's pending row, for a statement that writes it together with the change.
+
+    Call `written_with_this_change()` once that statement has inserted it, so the commit does not add it again.
+    """
+    return g.audit_event.values()
+
+
+def written_with_this_change() -> None:
+    g.audit_event.in_transaction = True
+
+
 def register(app: Flask) -> None:
     @app.after_request
     def finish_audit_event(response):

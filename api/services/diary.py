@@ -9,15 +9,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, tuple_
+from sqlalchemy import String, bindparam, func, insert, literal, select, tuple_
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from ..clock import now
 from ..errors import Conflict, Invalid, NotFound, TrialClosed
 from ..extensions import db
-from ..extensions.database import dialect_statement
 from ..logs import current_request_id
-from ..models import DiaryEntry, DiaryEntryVersion, OutboxMessage, Trial
+from ..models import AuditEvent, DiaryEntry, DiaryEntryVersion, OutboxMessage, Trial
 from . import audit
 from .access import PATIENT, Actor, Diary, own_diary, trial_for
 from .alerts import check_entry
@@ -63,11 +64,9 @@ def record_entry(*, user: Actor, trial_id: int, data: dict[str, Any]) -> tuple[D
     digest = content_hash(recorded_at, content)
     entry = _entry_row(trial_id, client_id, recorded_at, content, digest)
     if user.role == PATIENT:
-        entry.id = db.session.execute(_insert_into_own_open_diary(), {
-            **_columns(entry), "diary_trial_id": trial_id, "writer_patient_id": user.patient_id}).scalar()
+        audit.record("entry.create", patient_id=user.patient_id, object_type="trial", object_id=trial_id)
+        entry.id = _store_if_rightful(entry, writer_patient_id=user.patient_id)
         if entry.id is not None:
-            audit.record("entry.create", patient_id=user.patient_id, object_type="trial", object_id=trial_id)
-            _queue_follow_up(entry)
             db.session.commit()
             return entry, True
     diary = own_diary(user, trial_id, action="entry.create")
@@ -261,25 +260,79 @@ def _entry_row(
     )
 
 
-@dialect_statement
+def _entry_columns():
+    return [column for column in DiaryEntry.__table__.columns if column.key != "id"]
+
+
+def _store_if_rightful(entry: DiaryEntry, *, writer_patient_id: int) -> int | None:
+    """Store a new entry with its follow-up message and the request's audit row, if the trial is the writer's
+    own, its diary is open and the client_id is new to it; returns the new id, or None when nothing was stored.
+
+    PostgreSQL does all three inserts in one statement (writable CTEs): the entry costs one round trip.
+    SQLite cannot, so there the entry is inserted alone and the message and audit row follow it.
+    """
+    params = {**_columns(entry), "diary_trial_id": entry.trial_id, "writer_patient_id": writer_patient_id}
+    if db.session.get_bind().dialect.name == "postgresql":
+        params.update({"message_request_id": current_request_id(), "message_at": entry.created_at},
+                      **{f"audit_{key}": value for key, value in audit.row_for_this_change().items()})
+        entry_id = db.session.execute(_STORE_WITH_FOLLOW_UP_AND_AUDIT, params).scalar()
+        if entry_id is not None:
+            audit.written_with_this_change()
+        return entry_id
+    entry_id = db.session.execute(_STORE_ENTRY_ALONE, params).scalar()
+    if entry_id is not None:
+        entry.id = entry_id
+        _queue_follow_up(entry)
+    return entry_id
+
+
 def _insert_into_own_open_diary(insert):
     """The entry, if the trial is the writer's own, its diary is open and the client_id is new to it.
 
-    Returns the new id, or nothing when any of that fails.
+    `insert` is the backend's own (for ON CONFLICT). Returns the new id, trial and version; nothing when
+    any of that fails.
     """
     entries, trials = DiaryEntry.__table__, Trial.__table__
-    columns = [column for column in entries.columns if column.key != "id"]
+    columns = _entry_columns()
     rightful = select(*(bindparam(column.key, type_=column.type) for column in columns)).where(
         trials.c.id == bindparam("diary_trial_id"), trials.c.patient_id == bindparam("writer_patient_id"),
         trials.c.closure.is_(None),
     )
     return (insert(entries).from_select([column.key for column in columns], rightful)
             .on_conflict_do_nothing(index_elements=[entries.c.trial_id, entries.c.client_id])
-            .returning(entries.c.id))
+            .returning(entries.c.id, entries.c.trial_id, entries.c.version))
+
+
+def _store_with_follow_up_and_audit():
+    """PostgreSQL: the entry insert above, then the outbox message and the audit row for what it returned."""
+    stored = _insert_into_own_open_diary(postgresql_insert).cte("stored")
+    messages, events = OutboxMessage.__table__, AuditEvent.__table__
+    # The payload _queue_follow_up writes; jsonb_build_object needs its text arguments typed.
+    payload = func.jsonb_build_object(
+        literal("entry_id", String), stored.c.id, literal("version", String), stored.c.version,
+        literal("trial_id", String), stored.c.trial_id,
+        literal("request_id", String), bindparam("message_request_id", type_=String),
+    )
+    at = bindparam("message_at", type_=messages.c.created_at.type)
+    queued = insert(messages).from_select(
+        ["topic", "payload", "due_at", "created_at"],
+        select(literal(ENTRY_STORED, String), payload, at, at).select_from(stored),
+    ).cte("queued")
+    columns = [column for column in events.columns if column.key != "id"]
+    audited = insert(events).from_select(
+        [column.key for column in columns],
+        select(*(bindparam(f"audit_{column.key}", type_=column.type) for column in columns)).select_from(stored),
+    ).cte("audited")
+    return select(stored.c.id).add_cte(queued, audited)
+
+
+# Built once: nearly every request of the phone runs one of them.
+_STORE_WITH_FOLLOW_UP_AND_AUDIT = _store_with_follow_up_and_audit()
+_STORE_ENTRY_ALONE = _insert_into_own_open_diary(sqlite_insert)
 
 
 def _columns(entry: DiaryEntry) -> dict[str, Any]:
-    return {column.key: getattr(entry, column.key) for column in DiaryEntry.__table__.columns if column.key != "id"}
+    return {column.key: getattr(entry, column.key) for column in _entry_columns()}
 
 
 def _replayed(existing: DiaryEntry, digest: str) -> DiaryEntry:

@@ -1,0 +1,63 @@
+"""The diary's writes on PostgreSQL, where a new entry, its follow-up message and its audit row are one statement.
+
+The API tests run on SQLite, where they are three; these check that both give the same rows and answers.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from api.extensions import db
+from api.models import AuditEvent, DiaryEntry, OutboxMessage, Trial
+from api.services.diary import ENTRY_STORED
+
+from ..conftest import entry, make_world
+
+pytestmark = pytest.mark.integration
+
+
+def _rows(app, trial_id: int) -> tuple[list[DiaryEntry], list[OutboxMessage], list[tuple]]:
+    with app.app_context():
+        entries = db.session.execute(select(DiaryEntry).where(DiaryEntry.trial_id == trial_id)).scalars().all()
+        messages = db.session.execute(select(OutboxMessage).order_by(OutboxMessage.id)).scalars().all()
+        events = db.session.execute(
+            select(AuditEvent.action, AuditEvent.outcome, AuditEvent.patient_id, AuditEvent.actor_role,
+                   AuditEvent.status_code, AuditEvent.request_id)
+            .where(AuditEvent.object_id == str(trial_id)).order_by(AuditEvent.id)
+        ).all()
+        db.session.expunge_all()
+        return entries, messages, [tuple(event) for event in events]
+
+
+def test_a_new_entry_is_stored_with_its_follow_up_and_audit_row_and_refusals_store_nothing(pg):
+    world = make_world(pg, pg.test_client())
+    patient, url = world.as_patient, f"/trials/{world.trial_id}/entries"
+    body = entry(note="slept badly")
+    stored = patient.post(url, json=body, headers={"X-Request-ID": "req-new-entry"})
+    assert stored.status_code == 201
+    entry_id = stored.get_json()["id"]
+
+    entries, messages, events = _rows(pg, world.trial_id)
+    assert [(row.id, row.client_id, row.version, row.content["note"]) for row in entries] == [
+        (entry_id, body["client_id"], 1, "slept badly")]
+    assert [(m.topic, m.payload) for m in messages] == [(ENTRY_STORED, {
+        "entry_id": entry_id, "version": 1, "trial_id": world.trial_id, "request_id": "req-new-entry"})]
+    assert events == [("entry.create", "success", world.patient_id, "patient", None, "req-new-entry")]
+
+    assert patient.post(url, json=body).status_code == 200  # a replay stores nothing more
+    changed = patient.post(url, json={**body, "pain": {"score": 9}})
+    assert changed.status_code == 409 and changed.get_json()["details"] == {"entry_id": entry_id}
+    assert world.as_second_patient.post(url, json=entry()).status_code == 404
+    assert world.as_nurse.post(url, json=entry()).status_code == 403
+    with pg.app_context():
+        db.session.get(Trial, world.trial_id).closure = "cancelled"
+        db.session.commit()
+    assert patient.post(url, json=entry()).status_code == 409
+
+    entries, messages, events = _rows(pg, world.trial_id)
+    assert [row.id for row in entries] == [entry_id] and len(messages) == 1
+    assert [(action, outcome, status) for action, outcome, _, _, status, _ in events] == [
+        ("entry.create", "success", None), ("entry.create", "success", None), ("entry.create", "conflict", 409),
+        ("entry.create", "not_found", 404), ("entry.create", "forbidden", 403), ("entry.create", "conflict", 409),
+    ]
