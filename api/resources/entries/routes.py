@@ -5,6 +5,7 @@ from marshmallow import ValidationError
 
 from ...errors import Invalid
 from ...extensions import Blueprint
+from ...extensions.database import statements_commit_alone
 from ...services import diary
 from ...services.access import CARE, PATIENT, actor, requires
 from .schemas import (
@@ -25,6 +26,7 @@ blp = Blueprint("entries", __name__, url_prefix="/api/v1/trials", description="D
 
 @blp.route("/<int:trial_id>/entries")
 class Entries(MethodView):
+    @statements_commit_alone  # record_entry writes one statement on PostgreSQL
     @requires(PATIENT, *CARE)  # staff of the clinic get 403 from the service, strangers 404
     @blp.arguments(EntryIn)
     @blp.response(201, EntryOut, description="Stored.")
