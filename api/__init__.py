@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from flask.sessions import SessionInterface
 
 from . import config as settings
 from . import errors, logs
@@ -12,8 +13,19 @@ from .extensions import Api, db, jwt, limiter
 from .extensions.database import tune_sqlite
 
 
+class NoCookieSession(SessionInterface):
+    """Callers sign in with bearer tokens: there is no cookie session to open and save on every request."""
+
+    def open_session(self, app, request):
+        return None  # Flask then gives the request its NullSession, which refuses to be written to
+
+    def save_session(self, app, session, response):
+        pass
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
+    app.session_interface = NoCookieSession()
     app.config.update(settings.load())
     app.config.update(config or {})
     logs.configure(app)
