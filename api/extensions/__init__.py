@@ -1,9 +1,9 @@
 """Extension singletons, bound to the app in create_app()."""
 
-from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from .database import db
+from .limits import Limiter
 from .smorest import Api, Blueprint
 from .tokens import JWTManager
 

@@ -4,10 +4,12 @@ import time
 from datetime import timedelta
 
 import pytest
+from flask import Flask
 from flask_jwt_extended import create_access_token, decode_token
 from sqlalchemy import select
 
 from api.extensions import db
+from api.extensions.limits import Limiter
 from api.models import AuditEvent
 
 from ..conftest import ApiClient, entry, sign_in
@@ -179,6 +181,21 @@ def test_login_is_rate_limited_per_account(world):
     # Another account from the same address still signs in.
     assert world.client.post("/api/v1/auth/login", json={"email": world.nurse,
                                                          "password": "correct-horse-battery"}).status_code == 200
+
+
+def test_wrong_enrollment_codes_are_rate_limited_per_address(client, app, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_LIMIT_PER_ADDRESS", "3 per 15 minutes")
+    attempt = {"enrollment_code": "WRONG-CODE-1234", "password": "a-good-password"}
+    answers = [client.post("/api/v1/auth/enroll", json=attempt) for _ in range(4)]
+    assert [answer.status_code for answer in answers] == [401, 401, 401, 429]
+    assert answers[0].headers["X-RateLimit-Limit"] == "3"
+    assert client.post("/api/v1/auth/enroll", json=attempt,
+                       environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 401  # another address
+
+
+def test_the_limiter_refuses_default_limits_that_it_would_not_check():
+    with pytest.raises(RuntimeError, match="declared on views only"):
+        Limiter(key_func=lambda: "x", default_limits=["1 per day"]).init_app(Flask("limits"))
 
 
 def test_an_enrollment_code_expires_and_can_be_reissued(world, app):
