@@ -195,7 +195,7 @@ def test_wrong_enrollment_codes_are_rate_limited_per_address(client, app, monkey
 
 def test_the_limiter_refuses_default_limits_that_it_would_not_check():
     with pytest.raises(RuntimeError, match="declared on views only"):
-        Limiter(key_func=lambda: "x", default_limits=["1 per day"]).init_app(Flask("limits"))
+        Limiter(key_func=lambda: "x", default_limits=["1 per day"], storage_uri="memory://").init_app(Flask("limits"))
 
 
 def test_an_enrollment_code_expires_and_can_be_reissued(world, app):
