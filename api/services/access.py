@@ -6,12 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 
-from flask_jwt_extended import current_user, verify_jwt_in_request
+from flask import g
+from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from sqlalchemy import bindparam, select
 
-from ..errors import Forbidden, NotFound
+from ..errors import Forbidden, NotFound, Unauthorized
 from ..extensions import db
-from ..models import Patient, Trial
+from ..models import AuthSession, Patient, Trial, User
 from . import audit
 
 PATIENT, NURSE, PHYSICIAN, ADMIN = "patient", "nurse", "physician", "admin"
@@ -20,7 +21,7 @@ CARE = (NURSE, PHYSICIAN)
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """The caller, as the access rules see them: read once per request from the token's live session."""
+    """The caller, as the access rules see them: read once per request from the token's live sign-in session."""
 
     id: int
     role: str
@@ -39,14 +40,21 @@ class Diary:
     closure: str | None
 
 
-def requires(*roles: str) -> Callable:
-    """View decorator: a valid bearer token of one of `roles`, else 401 or 403."""
+def requires(*roles: str, session_checked_by_view: bool = False) -> Callable:
+    """View decorator: a valid bearer token of one of `roles` whose sign-in session is live, else 401 or 403.
+
+    The session (revoked by logout or by a deactivated account) is looked up before the view runs, unless
+    `session_checked_by_view`: then the view's write checks it in its own statement (the diary's entry
+    POST, where that saves a round trip on every entry) and calls `actor()` for anything else it does.
+    """
 
     def decorate(view):
         @wraps(view)
         def guarded(*args, **kwargs):
+            g.pop("actor", None)  # of an earlier request, where one app context serves several (tests)
             verify_jwt_in_request()
-            if current_user.role not in roles:
+            role = token_role() if session_checked_by_view else actor().role
+            if role not in roles:
                 raise Forbidden("Your role may not do this.")
             return view(*args, **kwargs)
 
@@ -56,7 +64,29 @@ def requires(*roles: str) -> Callable:
 
 
 def actor() -> Actor:
-    return current_user
+    """The caller, read from the verified token's sign-in session once per request; 401 if that was revoked."""
+    found: Actor | None = g.get("actor")
+    if found is None:
+        row = db.session.execute(LIVE_SESSION_ACTOR, {"session_id": token_session_id()}).first()
+        if row is None:
+            raise Unauthorized("The token was revoked or its account is not active.")
+        found = g.actor = Actor(*row)
+    return found
+
+
+def signed_in_actor() -> Actor | None:
+    """The caller once `actor()` has read it in this request, else None (no token, or not read yet)."""
+    return g.get("actor")
+
+
+def token_session_id() -> str | None:
+    """The sign-in session named by the request's verified token."""
+    return get_jwt().get("sid")
+
+
+def token_role() -> str | None:
+    """The role the verified token was issued for; its account's role cannot change while it lives."""
+    return get_jwt().get("role")
 
 
 def can_see_trial(user: Actor, trial: Trial) -> bool:
@@ -100,7 +130,14 @@ def _may_see(user: Actor, *, clinic_id: int, patient_user_id: int) -> bool:
     return user.role in CARE and clinic_id == user.clinic_id
 
 
-_trials, _patients = Trial.__table__, Patient.__table__
+_sessions, _users, _trials, _patients = AuthSession.__table__, User.__table__, Trial.__table__, Patient.__table__
+# Built once: every authenticated request runs it.
+LIVE_SESSION_ACTOR = (
+    select(_users.c.id, _users.c.role, _users.c.clinic_id, _patients.c.id)
+    .join_from(_sessions, _users, _sessions.c.user_id == _users.c.id)
+    .outerjoin(_patients, _patients.c.user_id == _users.c.id)
+    .where(_sessions.c.id == bindparam("session_id"), _sessions.c.revoked_at.is_(None), _users.c.active.is_(True))
+)
 _DIARY = (
     select(_trials.c.id, _trials.c.clinic_id, _trials.c.patient_id, _patients.c.user_id.label("patient_user_id"),
            _trials.c.closure)

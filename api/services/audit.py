@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, g, has_request_context, request
-from flask_jwt_extended import current_user
 from sqlalchemy import event, insert
 from sqlalchemy.orm import Session
 
@@ -49,23 +48,20 @@ def record(action: str, *, patient_id: int | None, object_type: str | None = Non
         user = _user()
         pending = g.audit_event = _PendingEvent({
             "actor_user_id": user.id if user else None, "actor_role": user.role if user else None,
-            "clinic_id": user.clinic_id if user else None, "address": request.remote_addr,
-            "request_id": g.get("request_id"), "outcome": "success", "status_code": None,
+            "clinic_id": user.clinic_id if user else None,
         })
-    pending.row.update(action=action, patient_id=patient_id, object_type=object_type,
-                       object_id=None if object_id is None else str(object_id))
+    pending.row.update(request_values(action, object_type=object_type, object_id=object_id), patient_id=patient_id)
 
 
-def row_for_this_change() -> dict[str, Any]:
-    """The values of the request's pending row, for a statement that writes it together with the change.
+def request_values(action: str, *, object_type: str | None, object_id) -> dict[str, Any]:
+    """An audit row's values that the request itself knows: all but who acted and on which patient's data.
 
-    Call `written_with_this_change()` once that statement has inserted it, so the commit does not add it again.
+    `record()` completes them from the caller; a statement that writes its row together with its change
+    (the diary's new entry on PostgreSQL) completes them from the rows it joins, and records nothing pending.
     """
-    return g.audit_event.values()
-
-
-def written_with_this_change() -> None:
-    g.audit_event.in_transaction = True
+    return {"action": action, "object_type": object_type, "object_id": None if object_id is None else str(object_id),
+            "address": request.remote_addr, "request_id": g.get("request_id"), "outcome": "success",
+            "status_code": None, "at": now()}
 
 
 def register(app: Flask) -> None:
@@ -112,7 +108,6 @@ def _not_written(_session: Session) -> None:
 
 
 def _user():
-    try:
-        return current_user
-    except RuntimeError:  # no token was verified in this request (enrollment)
-        return None
+    from .access import signed_in_actor  # access records through this module
+
+    return signed_in_actor()

@@ -8,14 +8,13 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
 from ..clock import now
 from ..errors import Unauthorized
 from ..extensions import db
 from ..models import AuthSession, EnrollmentCode, Patient, User
 from . import audit
-from .access import Actor
 from .passwords import hash_password, verify
 
 BAD_CREDENTIALS = "Email or password is not correct."
@@ -79,12 +78,6 @@ def enroll(*, enrollment_code: str, password: str) -> Tokens:
     return tokens
 
 
-def signed_in_actor(*, session_id: str | None) -> Actor | None:
-    """Who a token speaks for, unless its sign-in session was revoked or its account deactivated."""
-    row = db.session.execute(_LIVE_SESSION_ACTOR, {"session_id": session_id}).first() if session_id else None
-    return Actor(*row) if row else None
-
-
 def enrollment_code_hash(code: str) -> str:
     canonical = "".join(ch for ch in code.upper() if ch.isalnum())
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -113,13 +106,3 @@ def _issue(session: AuthSession) -> Tokens:
     session.refresh_jti = refresh_jti
     expires = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
     return Tokens(access, refresh_token, int(expires.total_seconds()))
-
-
-_sessions, _users, _patients = AuthSession.__table__, User.__table__, Patient.__table__
-# Built once: every authenticated request runs it.
-_LIVE_SESSION_ACTOR = (
-    select(_users.c.id, _users.c.role, _users.c.clinic_id, _patients.c.id)
-    .join_from(_sessions, _users, _sessions.c.user_id == _users.c.id)
-    .outerjoin(_patients, _patients.c.user_id == _users.c.id)
-    .where(_sessions.c.id == bindparam("session_id"), _sessions.c.revoked_at.is_(None), _users.c.active.is_(True))
-)

@@ -18,9 +18,9 @@ from ..clock import now
 from ..errors import Conflict, Invalid, NotFound, TrialClosed
 from ..extensions import db
 from ..logs import current_request_id
-from ..models import AuditEvent, DiaryEntry, DiaryEntryVersion, OutboxMessage, Trial
+from ..models import AuditEvent, AuthSession, DiaryEntry, DiaryEntryVersion, OutboxMessage, Patient, Trial, User
 from . import audit
-from .access import PATIENT, Actor, Diary, own_diary, trial_for
+from .access import PATIENT, Actor, Diary, actor, own_diary, token_role, token_session_id, trial_for
 from .alerts import check_entry
 from .evaluations import request_evaluation
 
@@ -52,24 +52,25 @@ class EntryPage:
     next_cursor: str | None
 
 
-def record_entry(*, user: Actor, trial_id: int, data: dict[str, Any]) -> tuple[DiaryEntry, bool]:
-    """Store one entry; a replay of the same content returns the stored entry (False), different content is 409.
+def record_entry(*, trial_id: int, data: dict[str, Any]) -> tuple[DiaryEntry, bool]:
+    """Store one entry for the caller; a replay of the same content returns the stored entry (False), different
+    content is 409. The caller's token is verified, its sign-in session not yet looked up (`requires(...,
+    session_checked_by_view=True)`).
 
-    The insert is tried first, and itself checks that the caller is the trial's patient and its diary is open:
-    nearly every entry is new and rightful, so it takes one statement. Only when nothing was stored is the
-    reason looked for (404, 403, 409 for a closed diary, or a replay). The unique key, not a prior read,
-    decides between racing uploads of one client_id.
+    The insert is tried first, and itself checks that the caller's session is live, that they are the trial's
+    patient and that its diary is open: nearly every entry is new and rightful, so it takes one statement.
+    Only when nothing was stored is the reason looked for (401, 404, 403, 409 for a closed diary, or a
+    replay). The unique key, not a prior read, decides between racing uploads of one client_id.
     """
     client_id, recorded_at, content = _split(data)
     digest = content_hash(recorded_at, content)
     entry = _entry_row(trial_id, client_id, recorded_at, content, digest)
-    if user.role == PATIENT:
-        audit.record("entry.create", patient_id=user.patient_id, object_type="trial", object_id=trial_id)
-        entry.id = _store_if_rightful(entry, writer_patient_id=user.patient_id)
+    if token_role() == PATIENT:
+        entry.id = _store_if_rightful(entry)
         if entry.id is not None:
             db.session.commit()
             return entry, True
-    diary = own_diary(user, trial_id, action="entry.create")
+    diary = own_diary(actor(), trial_id, action="entry.create")
     _ensure_open(diary)
     existing = _by_client_id(diary.trial_id, [client_id]).get(client_id)
     if existing is None:  # refused, yet rightful, open and nothing to replay: a race; the phone retries
@@ -264,48 +265,57 @@ def _entry_columns():
     return [column for column in DiaryEntry.__table__.columns if column.key != "id"]
 
 
-def _store_if_rightful(entry: DiaryEntry, *, writer_patient_id: int) -> int | None:
-    """Store a new entry with its follow-up message and the request's audit row, if the trial is the writer's
-    own, its diary is open and the client_id is new to it; returns the new id, or None when nothing was stored.
+def _store_if_rightful(entry: DiaryEntry) -> int | None:
+    """Store a new entry with its follow-up message and the request's audit row, if the caller's sign-in session
+    is live, the trial is theirs, its diary is open and the client_id is new to it; returns the new id, or None
+    when nothing was stored.
 
-    PostgreSQL does all three inserts in one statement (writable CTEs): the entry costs one round trip.
-    SQLite cannot, so there the entry is inserted alone and the message and audit row follow it.
+    PostgreSQL does all of it in one statement (writable CTEs): the entry costs one round trip in all.
+    SQLite cannot, so there the caller is read first, then the entry inserted, then the message and audit row.
     """
-    params = {**_columns(entry), "diary_trial_id": entry.trial_id, "writer_patient_id": writer_patient_id}
+    params = {**_columns(entry), "diary_trial_id": entry.trial_id}
     if db.session.get_bind().dialect.name == "postgresql":
+        params["writer_session_id"] = token_session_id()
         params.update({"message_request_id": current_request_id(), "message_at": entry.created_at},
-                      **{f"audit_{key}": value for key, value in audit.row_for_this_change().items()})
-        entry_id = db.session.execute(_STORE_WITH_FOLLOW_UP_AND_AUDIT, params).scalar()
-        if entry_id is not None:
-            audit.written_with_this_change()
-        return entry_id
-    entry_id = db.session.execute(_STORE_ENTRY_ALONE, params).scalar()
-    if entry_id is not None:
-        entry.id = entry_id
+                      **{f"audit_{key}": value for key, value in audit.request_values(
+                          "entry.create", object_type="trial", object_id=entry.trial_id).items()})
+        return db.session.execute(_STORE_WITH_SESSION_CHECK_FOLLOW_UP_AND_AUDIT, params).scalar()
+    writer = actor()
+    audit.record("entry.create", patient_id=writer.patient_id, object_type="trial", object_id=entry.trial_id)
+    entry.id = db.session.execute(_STORE_ENTRY_OF_PATIENT, {**params, "writer_patient_id": writer.patient_id}).scalar()
+    if entry.id is not None:
         _queue_follow_up(entry)
-    return entry_id
+    return entry.id
 
 
-def _insert_into_own_open_diary(insert):
-    """The entry, if the trial is the writer's own, its diary is open and the client_id is new to it.
+_entries, _trials, _patients, _users, _sessions = (
+    DiaryEntry.__table__, Trial.__table__, Patient.__table__, User.__table__, AuthSession.__table__)
+
+
+def _insert_entry_where(insert, source, *conditions):
+    """The entry, from a select of `source` under `conditions`, unless its client_id is already in its trial.
 
     `insert` is the backend's own (for ON CONFLICT). Returns the new id, trial and version; nothing when
-    any of that fails.
+    the conditions fail or the client_id is known.
     """
-    entries, trials = DiaryEntry.__table__, Trial.__table__
     columns = _entry_columns()
-    rightful = select(*(bindparam(column.key, type_=column.type) for column in columns)).where(
-        trials.c.id == bindparam("diary_trial_id"), trials.c.patient_id == bindparam("writer_patient_id"),
-        trials.c.closure.is_(None),
-    )
-    return (insert(entries).from_select([column.key for column in columns], rightful)
-            .on_conflict_do_nothing(index_elements=[entries.c.trial_id, entries.c.client_id])
-            .returning(entries.c.id, entries.c.trial_id, entries.c.version))
+    rightful = select(*(bindparam(column.key, type_=column.type) for column in columns)).select_from(source)
+    return (insert(_entries).from_select([column.key for column in columns], rightful.where(*conditions))
+            .on_conflict_do_nothing(index_elements=[_entries.c.trial_id, _entries.c.client_id])
+            .returning(_entries.c.id, _entries.c.trial_id, _entries.c.version))
 
 
-def _store_with_follow_up_and_audit():
-    """PostgreSQL: the entry insert above, then the outbox message and the audit row for what it returned."""
-    stored = _insert_into_own_open_diary(postgresql_insert).cte("stored")
+def _store_with_session_check_follow_up_and_audit():
+    """PostgreSQL: the entry, if the writer's session is live and the open trial is theirs; then the outbox
+    message and the audit row (who and which patient taken from the rows joined) for what was stored."""
+    writer = (_trials.join(_patients, _patients.c.id == _trials.c.patient_id)
+              .join(_users, _users.c.id == _patients.c.user_id)
+              .join(_sessions, _sessions.c.user_id == _users.c.id))
+    stored = _insert_entry_where(
+        postgresql_insert, writer, _trials.c.id == bindparam("diary_trial_id"), _trials.c.closure.is_(None),
+        _sessions.c.id == bindparam("writer_session_id"), _sessions.c.revoked_at.is_(None),
+        _users.c.active.is_(True),
+    ).cte("stored")
     messages, events = OutboxMessage.__table__, AuditEvent.__table__
     # The payload _queue_follow_up writes; jsonb_build_object needs its text arguments typed.
     payload = func.jsonb_build_object(
@@ -318,17 +328,26 @@ def _store_with_follow_up_and_audit():
         ["topic", "payload", "due_at", "created_at"],
         select(literal(ENTRY_STORED, String), payload, at, at).select_from(stored),
     ).cte("queued")
+    from_rows = {"actor_user_id": _users.c.id, "actor_role": _users.c.role, "clinic_id": _users.c.clinic_id,
+                 "patient_id": _patients.c.id}
     columns = [column for column in events.columns if column.key != "id"]
     audited = insert(events).from_select(
         [column.key for column in columns],
-        select(*(bindparam(f"audit_{column.key}", type_=column.type) for column in columns)).select_from(stored),
+        select(*(from_rows.get(column.key, bindparam(f"audit_{column.key}", type_=column.type))
+                 for column in columns))
+        .select_from(stored.join(_trials, _trials.c.id == stored.c.trial_id)
+                     .join(_patients, _patients.c.id == _trials.c.patient_id)
+                     .join(_users, _users.c.id == _patients.c.user_id)),
     ).cte("audited")
     return select(stored.c.id).add_cte(queued, audited)
 
 
 # Built once: nearly every request of the phone runs one of them.
-_STORE_WITH_FOLLOW_UP_AND_AUDIT = _store_with_follow_up_and_audit()
-_STORE_ENTRY_ALONE = _insert_into_own_open_diary(sqlite_insert)
+_STORE_WITH_SESSION_CHECK_FOLLOW_UP_AND_AUDIT = _store_with_session_check_follow_up_and_audit()
+_STORE_ENTRY_OF_PATIENT = _insert_entry_where(
+    sqlite_insert, _trials, _trials.c.id == bindparam("diary_trial_id"),
+    _trials.c.patient_id == bindparam("writer_patient_id"), _trials.c.closure.is_(None),
+)
 
 
 def _columns(entry: DiaryEntry) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from api.extensions import db
 from api.extensions.limits import Limiter
-from api.models import AuditEvent
+from api.models import AuditEvent, DiaryEntry, Patient
 
 from ..conftest import ApiClient, entry, sign_in
 
@@ -135,6 +135,19 @@ def test_logout_revokes_this_sign_in_only(world):
     assert first.post("/auth/logout").status_code == 204
     assert first.get("/trials").status_code == 401
     assert second.get("/trials").status_code == 200
+
+
+def test_a_diary_write_with_a_revoked_or_deactivated_sign_in_is_refused_and_not_stored(world, app):
+    url = f"/trials/{world.trial_id}/entries"
+    signed_out, deactivated = world.as_patient, world.as_patient
+    assert signed_out.post("/auth/logout").status_code == 204
+    assert signed_out.post(url, json=entry()).status_code == 401
+    with app.app_context():
+        db.session.get(Patient, world.patient_id).user.active = False
+        db.session.commit()
+    assert deactivated.post(url, json=entry()).status_code == 401
+    with app.app_context():
+        assert db.session.execute(select(DiaryEntry)).first() is None
 
 
 def test_a_token_accepted_before_is_refused_once_it_expires(world, app):

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from api.extensions import db
-from api.models import AuditEvent, DiaryEntry, OutboxMessage, Trial
+from api.models import AuditEvent, DiaryEntry, OutboxMessage, Patient, Trial
 from api.services.diary import ENTRY_STORED
 
 from ..conftest import entry, make_world
@@ -61,3 +61,19 @@ def test_a_new_entry_is_stored_with_its_follow_up_and_audit_row_and_refusals_sto
         ("entry.create", "success", None), ("entry.create", "success", None), ("entry.create", "conflict", 409),
         ("entry.create", "not_found", 404), ("entry.create", "forbidden", 403), ("entry.create", "conflict", 409),
     ]
+
+
+def test_an_entry_with_a_revoked_or_deactivated_sign_in_is_refused_and_not_stored(pg):
+    world = make_world(pg, pg.test_client())
+    url = f"/trials/{world.trial_id}/entries"
+    signed_out, deactivated = world.as_patient, world.as_patient
+    assert signed_out.post("/auth/logout").status_code == 204
+    refused = signed_out.post(url, json=entry())
+    assert refused.status_code == 401
+    assert refused.get_json()["message"] == "The token was revoked or its account is not active."
+    with pg.app_context():
+        db.session.get(Patient, world.patient_id).user.active = False
+        db.session.commit()
+    assert deactivated.post(url, json=entry()).status_code == 401
+    entries, messages, events = _rows(pg, world.trial_id)
+    assert entries == [] and messages == [] and events == []
