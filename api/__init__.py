@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from flask import Flask
@@ -11,6 +12,24 @@ from . import config as settings
 from . import errors, logs
 from .extensions import Api, db, jwt, limiter
 from .extensions.database import tune_sqlite
+
+
+class TrialDiary(Flask):
+    """Flask, with the answer to "is this hook a coroutine function?" kept per function.
+
+    Flask asks it of the view and of every before, after and teardown hook on every request (fourteen
+    times per diary write, through inspect); the answer for a function never changes.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._remembered_sync = lru_cache(maxsize=1024)(super().ensure_sync)
+
+    def ensure_sync(self, func):
+        try:
+            return self._remembered_sync(func)
+        except TypeError:  # an unhashable callable: ask every time
+            return super().ensure_sync(func)
 
 
 class NoCookieSession(SessionInterface):
@@ -24,7 +43,7 @@ class NoCookieSession(SessionInterface):
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__)
+    app = TrialDiary(__name__)
     app.session_interface = NoCookieSession()
     app.config.update(settings.load())
     app.config.update(config or {})
