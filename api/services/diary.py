@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import String, bindparam, func, insert, literal, select, tuple_
+from sqlalchemy import String, bindparam, func, insert, literal, select, true, tuple_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -306,16 +306,18 @@ def _insert_entry_where(insert, source, *conditions):
 
 
 def _store_with_session_check_follow_up_and_audit():
-    """PostgreSQL: the entry, if the writer's session is live and the open trial is theirs; then the outbox
-    message and the audit row (who and which patient taken from the rows joined) for what was stored."""
-    writer = (_trials.join(_patients, _patients.c.id == _trials.c.patient_id)
-              .join(_users, _users.c.id == _patients.c.user_id)
-              .join(_sessions, _sessions.c.user_id == _users.c.id))
-    stored = _insert_entry_where(
-        postgresql_insert, writer, _trials.c.id == bindparam("diary_trial_id"), _trials.c.closure.is_(None),
-        _sessions.c.id == bindparam("writer_session_id"), _sessions.c.revoked_at.is_(None),
-        _users.c.active.is_(True),
-    ).cte("stored")
+    """PostgreSQL: the writer (live session, active account, the open trial's own patient); the entry, if there
+    is such a writer; then the outbox message and the audit row (who and which patient from the writer)."""
+    writer = (
+        select(_users.c.id.label("user_id"), _users.c.role, _users.c.clinic_id, _patients.c.id.label("patient_id"))
+        .select_from(_sessions.join(_users, _users.c.id == _sessions.c.user_id)
+                     .join(_patients, _patients.c.user_id == _users.c.id)
+                     .join(_trials, _trials.c.patient_id == _patients.c.id))
+        .where(_sessions.c.id == bindparam("writer_session_id"), _sessions.c.revoked_at.is_(None),
+               _users.c.active.is_(True), _trials.c.id == bindparam("diary_trial_id"), _trials.c.closure.is_(None))
+        .cte("writer")
+    )
+    stored = _insert_entry_where(postgresql_insert, writer).cte("stored")
     messages, events = OutboxMessage.__table__, AuditEvent.__table__
     # The payload _queue_follow_up writes; jsonb_build_object needs its text arguments typed.
     payload = func.jsonb_build_object(
@@ -328,16 +330,14 @@ def _store_with_session_check_follow_up_and_audit():
         ["topic", "payload", "due_at", "created_at"],
         select(literal(ENTRY_STORED, String), payload, at, at).select_from(stored),
     ).cte("queued")
-    from_rows = {"actor_user_id": _users.c.id, "actor_role": _users.c.role, "clinic_id": _users.c.clinic_id,
-                 "patient_id": _patients.c.id}
+    from_writer = {"actor_user_id": writer.c.user_id, "actor_role": writer.c.role,
+                   "clinic_id": writer.c.clinic_id, "patient_id": writer.c.patient_id}
     columns = [column for column in events.columns if column.key != "id"]
     audited = insert(events).from_select(
         [column.key for column in columns],
-        select(*(from_rows.get(column.key, bindparam(f"audit_{column.key}", type_=column.type))
+        select(*(from_writer.get(column.key, bindparam(f"audit_{column.key}", type_=column.type))
                  for column in columns))
-        .select_from(stored.join(_trials, _trials.c.id == stored.c.trial_id)
-                     .join(_patients, _patients.c.id == _trials.c.patient_id)
-                     .join(_users, _users.c.id == _patients.c.user_id)),
+        .select_from(stored.join(writer, true())),
     ).cte("audited")
     return select(stored.c.id).add_cte(queued, audited)
 
