@@ -67,7 +67,7 @@ def actor() -> Actor:
     """The caller, read from the verified token's sign-in session once per request; 401 if that was revoked."""
     found: Actor | None = g.get("actor")
     if found is None:
-        row = db.session.execute(LIVE_SESSION_ACTOR, {"session_id": token_session_id()}).first()
+        row = db.session.execute(_LIVE_SESSION_ACTOR, {"session_id": token_session_id()}).first()
         if row is None:
             raise Unauthorized("The token was revoked or its account is not active.")
         found = g.actor = Actor(*row)
@@ -132,7 +132,7 @@ def _may_see(user: Actor, *, clinic_id: int, patient_user_id: int) -> bool:
 
 _sessions, _users, _trials, _patients = AuthSession.__table__, User.__table__, Trial.__table__, Patient.__table__
 # Built once: every authenticated request runs it.
-LIVE_SESSION_ACTOR = (
+_LIVE_SESSION_ACTOR = (
     select(_users.c.id, _users.c.role, _users.c.clinic_id, _patients.c.id)
     .join_from(_sessions, _users, _sessions.c.user_id == _users.c.id)
     .outerjoin(_patients, _patients.c.user_id == _users.c.id)
