@@ -5,6 +5,9 @@ The API tests run on SQLite, where they are three; these check that both give th
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from sqlalchemy import select
 
@@ -12,7 +15,7 @@ from api.extensions import db
 from api.models import AuditEvent, DiaryEntry, OutboxMessage, Patient, Trial
 from api.services.diary import ENTRY_STORED
 
-from ..conftest import entry, make_world
+from ..conftest import ApiClient, entry, make_world
 
 pytestmark = pytest.mark.integration
 
@@ -77,3 +80,22 @@ def test_an_entry_with_a_revoked_or_deactivated_sign_in_is_refused_and_not_store
     assert deactivated.post(url, json=entry()).status_code == 401
     entries, messages, events = _rows(pg, world.trial_id)
     assert entries == [] and messages == [] and events == []
+
+
+def test_one_entry_sent_at_once_from_many_connections_is_stored_once(pg):
+    world = make_world(pg, pg.test_client())
+    url, body, token = f"/trials/{world.trial_id}/entries", entry(), world.as_patient.token
+    start = threading.Barrier(8)
+
+    def send(_):
+        phone = ApiClient(pg.test_client(), token)
+        start.wait()
+        return phone.post(url, json=body)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(send, range(8)))
+    assert sorted(answer.status_code for answer in answers) == [200] * 7 + [201]
+    assert len({answer.get_json()["id"] for answer in answers}) == 1
+    entries, messages, events = _rows(pg, world.trial_id)
+    assert len(entries) == 1 and len(messages) == 1
+    assert [(action, outcome) for action, outcome, *_ in events] == [("entry.create", "success")] * 8
