@@ -27,6 +27,7 @@ from .evaluations import request_evaluation
 CREATED, DUPLICATE, CONFLICT, INVALID = "created", "duplicate", "conflict", "invalid"
 ENTRY_STORED = "diary.entry_stored"  # the outbox topic, and the name of the task that follows an entry up
 _INSERT_MESSAGE = insert(OutboxMessage.__table__)  # built once: every new or corrected entry queues one
+_ENTRY_COLUMNS = [column for column in DiaryEntry.__table__.columns if column.key != "id"]  # what an insert sets
 
 
 @dataclass
@@ -261,10 +262,6 @@ def _entry_row(
     )
 
 
-def _entry_columns():
-    return [column for column in DiaryEntry.__table__.columns if column.key != "id"]
-
-
 def _store_if_rightful(entry: DiaryEntry) -> int | None:
     """Store a new entry with its follow-up message and the request's audit row, if the caller's sign-in session
     is live, the trial is theirs, its diary is open and the client_id is new to it; returns the new id, or None
@@ -298,9 +295,8 @@ def _insert_entry_where(insert, source, *conditions):
     `insert` is the backend's own (for ON CONFLICT). Returns the new id, trial and version; nothing when
     the conditions fail or the client_id is known.
     """
-    columns = _entry_columns()
-    rightful = select(*(bindparam(column.key, type_=column.type) for column in columns)).select_from(source)
-    return (insert(_entries).from_select([column.key for column in columns], rightful.where(*conditions))
+    rightful = select(*(bindparam(column.key, type_=column.type) for column in _ENTRY_COLUMNS)).select_from(source)
+    return (insert(_entries).from_select([column.key for column in _ENTRY_COLUMNS], rightful.where(*conditions))
             .on_conflict_do_nothing(index_elements=[_entries.c.trial_id, _entries.c.client_id])
             .returning(_entries.c.id, _entries.c.trial_id, _entries.c.version))
 
@@ -351,7 +347,7 @@ _STORE_ENTRY_OF_PATIENT = _insert_entry_where(
 
 
 def _columns(entry: DiaryEntry) -> dict[str, Any]:
-    return {column.key: getattr(entry, column.key) for column in _entry_columns()}
+    return {column.key: getattr(entry, column.key) for column in _ENTRY_COLUMNS}
 
 
 def _replayed(existing: DiaryEntry, digest: str) -> DiaryEntry:
