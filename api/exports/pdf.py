@@ -6,18 +6,15 @@ import io
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import matplotlib
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import letter
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import inch
+from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-matplotlib.use("Agg")  # no display: render to memory
-import matplotlib.pyplot as plt  # noqa: E402
-from reportlab.lib import colors  # noqa: E402
-from reportlab.lib.pagesizes import letter  # noqa: E402
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet  # noqa: E402
-from reportlab.lib.units import inch  # noqa: E402
-from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle  # noqa: E402
-
-from ..domain.safety import LABELS  # noqa: E402
-from . import TrialRecord  # noqa: E402
+from ..domain.safety import LABELS
+from . import TrialRecord
+from .charts import diary_charts
 
 THERAPY = {"scs": "Spinal cord stimulator (SCS) trial", "intrathecal": "Intrathecal drug delivery trial"}
 CRITERIA = {"pain_relief": "Pain relief", "function": "Function", "analgesic_use": "Analgesic use (MME)",
@@ -69,7 +66,7 @@ def render(record: TrialRecord) -> bytes:
         Spacer(1, 3),
         Paragraph(_compliance_text(metrics, protocol), small),
         Paragraph("Diary by " + ("day" if protocol["bucket"] == "day" else "hour"), heading),
-        _charts(record, protocol),
+        _charts(record),
         Paragraph("Safety alerts during the trial", heading),
         _alerts(record, small, zone),
         Paragraph("Decision", heading),
@@ -129,58 +126,8 @@ def _compliance_text(metrics, protocol) -> str:
             f"{protocol['min_data_buckets']} {unit}; the first {protocol['exclude_first_buckets']} left out).")
 
 
-def _charts(record: TrialRecord, protocol) -> Image:
-    buckets = [b for b in record.buckets if b.counted]
-    labels = [b.label[5:] if protocol["bucket"] == "day" else b.label.replace("hour ", "h") for b in buckets]
-    x = list(range(len(buckets)))
-    baseline_pain = record.trial.baseline["pain"]
-    figure, axes = plt.subplots(1, 3, figsize=(7.2, 2.1), dpi=150)
-    pain = [b.pain for b in buckets]
-    axes[0].plot([i for i, p in zip(x, pain, strict=True) if p is not None], [p for p in pain if p is not None],
-                 marker="o", color="#1f4e79", label="trial")
-    axes[0].axhline(baseline_pain, color="#b22222", linestyle="--", linewidth=1, label="baseline")
-    axes[0].axhline(baseline_pain * (1 - protocol["min_pain_relief_percent"] / 100), color="#2e7d32",
-                    linestyle=":", linewidth=1.2, label=f"{protocol['min_pain_relief_percent']:g} % relief")
-    axes[0].set_ylim(0, 10)
-    axes[0].set_title("Pain (NRS)", fontsize=8)
-    axes[0].legend(fontsize=5.5, loc="upper right")
-    axes[1].bar(x, [b.mme or 0 for b in buckets], color="#6d6d6d")
-    if record.evaluation["metrics"].get("baseline_mme") is not None:
-        axes[1].axhline(record.evaluation["metrics"]["baseline_mme"], color="#b22222", linestyle="--", linewidth=1)
-    axes[1].set_title("Daily MME (dashed: baseline)", fontsize=8)
-    _function_chart(axes[2], record, buckets, x, protocol)
-    for axis in axes:
-        axis.set_xticks(x, labels, rotation=45, fontsize=5.5)
-        axis.tick_params(axis="y", labelsize=6)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    buffer.seek(0)
-    return Image(buffer, width=7.0 * inch, height=2.05 * inch)
-
-
-def _function_chart(axis, record: TrialRecord, buckets, x, protocol) -> None:
-    """Pain interference per bucket when recorded; otherwise the ODI scores, by day, against baseline."""
-    baseline = record.trial.baseline
-    interference = [(i, b.interference) for i, b in zip(x, buckets, strict=True) if b.interference is not None]
-    if interference or protocol["bucket"] != "day":
-        axis.plot([i for i, _ in interference], [v for _, v in interference], marker="s", color="#7b3f99")
-        if baseline.get("interference") is not None:
-            axis.axhline(baseline["interference"], color="#b22222", linestyle="--", linewidth=1)
-        axis.set_ylim(0, 10)
-        axis.set_title("Function: interference 0-10", fontsize=8)
-        return
-    position = {b.label: i for i, b in zip(x, buckets, strict=True)}
-    zone = ZoneInfo(record.trial.timezone)
-    odi = [(position[label], e.content["function"]["odi"]) for e in record.entries
-           if e.voided_at is None and (e.content.get("function") or {}).get("odi") is not None
-           and (label := e.recorded_at.astimezone(zone).date().isoformat()) in position]
-    axis.plot([i for i, _ in odi], [v for _, v in odi], marker="s", linestyle="none", color="#7b3f99")
-    if baseline.get("odi") is not None:
-        axis.axhline(baseline["odi"], color="#b22222", linestyle="--", linewidth=1)
-    axis.set_ylim(0, 100)
-    axis.set_title("Function: ODI % (dashed: baseline)", fontsize=8)
+def _charts(record: TrialRecord) -> Image:
+    return Image(io.BytesIO(diary_charts(record, image_format="png")), width=7.0 * inch, height=2.05 * inch)
 
 
 def _alerts(record: TrialRecord, style, zone) -> Table | Paragraph:

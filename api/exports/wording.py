@@ -1,0 +1,111 @@
+"""The trial's result in the words a clinician or a payer's reviewer reads: one place for the report and the
+console, so that neither ever shows a parameter name such as `max_mme_increase_percent`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+TITLES = {
+    "pain_relief": "Pain relief",
+    "function": "Function",
+    "analgesic_use": "Analgesic use",
+    "side_effects": "Side effects",
+    "patient_global_impression": "Patient's global impression of change",
+}
+STATUS = {"met": "met", "not_met": "not met", "not_assessed": "not assessed"}
+OUTCOMES = {"success": "success", "failure": "failure", "insufficient_data": "insufficient data"}
+
+
+def number(value: Any, places: int = 1) -> str:
+    """A figure as a clinician writes it: 50 not 50.0, 57.5, 3.33."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.{places}f}".rstrip("0").rstrip(".")
+
+
+def criterion_title(criterion: dict[str, Any]) -> str:
+    return TITLES.get(criterion["name"], criterion["name"].replace("_", " ").capitalize())
+
+
+def criterion_sentence(criterion: dict[str, Any]) -> str:
+    """What was measured, against what threshold, and whether it was met, in one sentence."""
+    describe = _SENTENCES.get(criterion["name"])
+    measured = describe(criterion) if describe else f"Value {criterion['value']}, threshold {criterion['threshold']}."
+    requirement = "Required" if criterion["required"] else "Reported only (not required by this protocol)"
+    return f"{measured} {requirement}: {STATUS[criterion['status']]}."
+
+
+def outcome_words(outcome: str) -> str:
+    return OUTCOMES.get(outcome, outcome.replace("_", " "))
+
+
+def _pain_relief(c: dict[str, Any]) -> str:
+    if c["value"] is None:
+        return f"No diary data to compare with the baseline; at least {number(c['threshold'])} % relief is asked."
+    moved = "fell" if c["value"] >= 0 else "rose"
+    return (f"Mean pain {moved} by {number(abs(c['value']))} % from the pre-trial baseline "
+            f"(at least {number(c['threshold'])} % relief is asked).")
+
+
+def _function(c: dict[str, Any]) -> str:
+    threshold = c["threshold"] or {}
+    asked = (f"an Oswestry Disability Index at least {number(threshold.get('odi'))} points lower, or pain "
+             f"interference at least {number(threshold.get('interference'))} point(s) lower, than at baseline")
+    value = c["value"] or {}
+    if not value:
+        return f"No function measure had both a baseline and a trial value (asked: {asked})."
+    found = []
+    if "odi_improvement" in value:
+        found.append(_change("Oswestry Disability Index", value["odi_improvement"], "points"))
+    if "interference_improvement" in value:
+        found.append(_change("pain interference", value["interference_improvement"], "points"))
+    return f"{'; '.join(found)} (asked: {asked})."
+
+
+def _change(measure: str, improvement: float, unit: str) -> str:
+    if improvement >= 0:
+        return f"{measure} improved by {number(improvement)} {unit}"
+    return f"{measure} worsened by {number(-improvement)} {unit}"
+
+
+def _analgesic_use(c: dict[str, Any]) -> str:
+    threshold = c["threshold"] or {}
+    allowed, rise = threshold.get("max_mme"), threshold.get("max_increase_percent")
+    rule = ("no rise over the baseline" if not rise else f"at most {number(rise)} % over the baseline")
+    if c["value"] is None or allowed is None:
+        return (f"Opioid use could not be compared with the baseline (no baseline MME, no diary days, or an hourly "
+                f"diary); asked: {rule}.")
+    return (f"Opioid use averaged {number(c['value'])} morphine milligram equivalents (MME) a day during the trial "
+            f"against at most {number(allowed)} allowed ({rule}).")
+
+
+def _side_effects(c: dict[str, Any]) -> str:
+    value, threshold = c["value"] or {}, c["threshold"] or {}
+    sedation = value.get("max_sedation_score")
+    parts = [f"highest sedation score {number(sedation)} on the Pasero scale" if sedation is not None
+             else "no sedation score recorded"]
+    parts.append("respiratory depression reported" if value.get("respiratory_depression")
+                 else "no respiratory depression reported")
+    return (f"Side effects: {', '.join(parts)} (acceptable: sedation at most "
+            f"{number(threshold.get('max_sedation_score'))} and no respiratory depression).")
+
+
+def _pgic(c: dict[str, Any]) -> str:
+    if c["value"] is None:
+        return f"The patient gave no global impression of change (asked: {number(c['threshold'])} or better on 1-7)."
+    return (f"The patient rated their change {number(c['value'])} on the 1 (very much improved) to 7 (very much "
+            f"worse) scale (asked: {number(c['threshold'])} or better).")
+
+
+_SENTENCES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "pain_relief": _pain_relief,
+    "function": _function,
+    "analgesic_use": _analgesic_use,
+    "side_effects": _side_effects,
+    "patient_global_impression": _pgic,
+}
