@@ -1,10 +1,15 @@
-"""Test set-up: the schema comes from the Alembic migrations; every test starts from empty tables."""
+"""Test set-up: the schema comes from the Alembic migrations; every test starts from empty tables, and every test
+that uses the application runs once on SQLite and once on PostgreSQL (production).
+"""
 
 from __future__ import annotations
 
+import os
 import uuid
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 from sqlalchemy import text
 
@@ -14,22 +19,59 @@ from api.extensions import db, limiter
 
 from . import factories
 
+BACKENDS = ("sqlite", "postgresql")
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
-@pytest.fixture(scope="session")
-def app(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("instance")
-    url = f"sqlite:///{folder / 'test.sqlite'}"
-    migrate_database(url)
-    application = create_app({
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": url,
-        "CELERY_BROKER_URL": f"sqla+sqlite:///{folder / 'broker.sqlite'}",
-        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
-        "JWT_SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
-        "INSTANCE_PATH": str(folder),
-        "SMTP_HOST": "",  # mail goes to INSTANCE_PATH/mail as .eml files
-    })
-    return application
+
+def unavailable(reason: str):
+    """Skip off CI (saying why); under CI=true a missing service is a failure, never a skip."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason}: under CI=true the PostgreSQL and Redis services are required")
+    pytest.skip(reason)
+
+
+@contextmanager
+def throwaway_postgres_database(prefix: str):
+    """A new PostgreSQL database built by the migrations, dropped afterwards; yields its URL."""
+    try:
+        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        unavailable(f"PostgreSQL is not reachable at {POSTGRES_URL} ({type(exc).__name__})")
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        migrate_database(url.replace("postgresql://", "postgresql+psycopg://"))
+        yield url
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def app(request, tmp_path_factory):
+    """The application on each backend in turn: every API test runs on SQLite and on PostgreSQL."""
+    folder = tmp_path_factory.mktemp(f"instance-{request.param}")
+    with ExitStack() as stack:
+        if request.param == "postgresql":
+            url = stack.enter_context(throwaway_postgres_database("trial_diary_api"))
+            url = url.replace("postgresql://", "postgresql+psycopg://")
+        else:
+            url = f"sqlite:///{folder / 'test.sqlite'}"
+            migrate_database(url)
+        application = create_app({
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "CELERY_BROKER_URL": f"sqla+sqlite:///{folder / 'broker.sqlite'}",
+            "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
+            "JWT_SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
+            "INSTANCE_PATH": str(folder),
+            "SMTP_HOST": "",  # mail goes to INSTANCE_PATH/mail as .eml files
+        })
+        yield application
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.fixture(autouse=True)
@@ -40,9 +82,13 @@ def _clean(request):
     application = request.getfixturevalue("app")
     with application.app_context():
         db.session.remove()
+        tables = [table.name for table in reversed(db.metadata.sorted_tables)]
         with db.engine.begin() as connection:
-            for table in reversed(db.metadata.sorted_tables):
-                connection.execute(text(f"DELETE FROM {table.name}"))
+            if connection.dialect.name == "postgresql":
+                connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    connection.execute(text(f"DELETE FROM {table}"))
         limiter.reset()
 
 

@@ -79,6 +79,16 @@ class Base(DeclarativeBase):
     pass
 
 
+def get_locked(model, ident):
+    """The row of `model` with primary key `ident`, locked FOR UPDATE until the transaction ends; None if none.
+
+    The lock names the model's own table only: PostgreSQL refuses FOR UPDATE on the nullable side of an outer
+    join, which a relationship loaded with lazy="joined" adds (Trial.patient, AuthSession.user). SQLite has no
+    row locks; there BEGIN IMMEDIATE serialises writers instead.
+    """
+    return db.session.get(model, ident, with_for_update={"of": model})
+
+
 # Objects stay loaded after commit: a response is built from what the request just wrote, not re-read.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 

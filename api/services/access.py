@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, select
 
 from ..errors import Forbidden, NotFound, Unauthorized
 from ..extensions import db
+from ..extensions.database import get_locked
 from ..models import AuthSession, Patient, Trial, User
 from . import audit
 
@@ -95,7 +96,7 @@ def can_see_trial(user: Actor, trial: Trial) -> bool:
 
 def trial_for(user: Actor, trial_id: int, *, action: str, lock: bool = False) -> Trial:
     """The trial if `user` may see it; 404 exactly as for a missing one otherwise. Audited."""
-    trial = db.session.get(Trial, trial_id, with_for_update=lock or None)
+    trial = get_locked(Trial, trial_id) if lock else db.session.get(Trial, trial_id)
     audit.record(action, patient_id=trial.patient_id if trial else None, object_type="trial", object_id=trial_id)
     if trial is None or not can_see_trial(user, trial):
         raise NotFound("No such trial.")

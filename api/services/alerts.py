@@ -13,6 +13,7 @@ from ..clock import now
 from ..domain.safety import RANK, Finding, findings
 from ..errors import NotFound
 from ..extensions import db
+from ..extensions.database import get_locked
 from ..models import Alert, AlertEntry, DiaryEntry, Trial
 from . import audit
 from .access import CARE, Actor
@@ -73,7 +74,7 @@ def list_alerts(*, user: Actor, status: str | None = None, severity: str | None 
 
 def acknowledge(*, user: Actor, alert_id: int, note: str | None) -> Alert:
     """Acknowledge an open alert (stops its escalation); acknowledging again changes nothing."""
-    alert = db.session.get(Alert, alert_id, with_for_update=True)
+    alert = get_locked(Alert, alert_id)
     trial = db.session.get(Trial, alert.trial_id) if alert else None
     audit.record("alert.acknowledge", patient_id=trial.patient_id if trial else None, object_type="alert",
                  object_id=alert_id)

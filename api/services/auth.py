@@ -13,6 +13,7 @@ from sqlalchemy import select
 from ..clock import now
 from ..errors import Unauthorized
 from ..extensions import db
+from ..extensions.database import get_locked
 from ..models import AuthSession, EnrollmentCode, Patient, User
 from . import audit
 from .passwords import hash_password, verify
@@ -41,7 +42,7 @@ def login(*, email: str, password: str) -> Tokens:
 
 def refresh(*, session_id: str, refresh_jti: str) -> Tokens:
     """New tokens for a live refresh token; a refresh token used twice revokes its session (theft)."""
-    session = db.session.get(AuthSession, session_id, with_for_update=True)
+    session = get_locked(AuthSession, session_id)
     if session is None or session.revoked_at is not None or not session.user.active:
         raise Unauthorized("The refresh token was revoked.")
     if session.refresh_jti != refresh_jti:

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from ..clock import now
 from ..errors import Conflict, Invalid, NotFound, TrialClosed
 from ..extensions import db
+from ..extensions.database import get_locked
 from ..logs import current_request_id
 from ..models import AuditEvent, AuthSession, DiaryEntry, DiaryEntryVersion, OutboxMessage, Patient, Trial, User
 from . import audit
@@ -370,7 +371,7 @@ def _by_client_id(trial_id: int, client_ids: list[str]) -> dict[str, DiaryEntry]
 
 
 def _entry_of(trial_id: int, entry_id: int, lock: bool = False) -> DiaryEntry:
-    entry = db.session.get(DiaryEntry, entry_id, with_for_update=lock or None)
+    entry = get_locked(DiaryEntry, entry_id) if lock else db.session.get(DiaryEntry, entry_id)
     if entry is None or entry.trial_id != trial_id:
         raise NotFound("No such entry.")
     return entry

@@ -15,18 +15,27 @@ import time
 import uuid
 from pathlib import Path
 
-import psycopg
 import pytest
 import redis
 from sqlalchemy import text
 
 from api import create_app
-from api.cli import migrate_database
 from api.extensions import db
 
+from ..conftest import throwaway_postgres_database, unavailable
+
 ROOT = Path(__file__).resolve().parents[2]
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+
+
+def _redis_url() -> str:
+    """TEST_REDIS_URL (default database 9), one database further per xdist worker: each run's queues are its own."""
+    base = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    root, number = base.rsplit("/", 1)
+    return f"{root}/{int(number) + int(worker.removeprefix('gw') or 0)}"
+
+
+REDIS_URL = _redis_url()
 SECRET = "integration-secret-key-long-enough-for-hs256"
 # Short timings so that the tests wait seconds, not minutes; the mechanisms are the production ones.
 FAST = {
@@ -38,25 +47,10 @@ FAST = {
 }
 
 
-def unavailable(reason: str):
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason}: under CI=true the integration services are required")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
 def pg_url():
-    try:
-        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        unavailable(f"PostgreSQL is not reachable at {POSTGRES_URL} ({type(exc).__name__})")
-    name = f"trial_diary_it_{uuid.uuid4().hex[:10]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
-    migrate_database(url.replace("postgresql://", "postgresql+psycopg://"))
-    yield url
-    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+    with throwaway_postgres_database("trial_diary_it") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
