@@ -6,12 +6,14 @@ from functools import lru_cache
 from typing import Any
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SessionInterface
 
 from . import config as settings
 from . import errors, logs
 from .extensions import Api, db, jwt, limiter
-from .extensions.database import tune_sqlite
+from .extensions.database import ping_idle_connections, tune_sqlite
+from .resources.fields import IdConverter
 
 
 class TrialDiary(Flask):
@@ -32,6 +34,16 @@ class TrialDiary(Flask):
             return super().ensure_sync(func)
 
 
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, where a document nested too deeply to parse is bad JSON (400), not a RecursionError (500)."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError as exc:
+            raise ValueError("The JSON document is nested too deeply.") from exc
+
+
 class NoCookieSession(SessionInterface):
     """Callers sign in with bearer tokens: there is no cookie session to open and save on every request."""
 
@@ -44,6 +56,8 @@ class NoCookieSession(SessionInterface):
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = TrialDiary(__name__)
+    app.json = JSONProvider(app)
+    app.url_map.converters["int"] = IdConverter  # before any route: ids beyond PostgreSQL's integer are 404
     app.session_interface = NoCookieSession()
     app.config.update(settings.load())
     app.config.update(config or {})
@@ -52,6 +66,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         tune_sqlite(db.engine)
+        ping_idle_connections(db.engine)
     jwt.init_app(app)
     limiter.init_app(app)
     api = Api(app)

@@ -27,6 +27,13 @@ def _secret_key(instance: Path) -> str:
     return path.read_text().strip()
 
 
+def _local_base_url() -> str:
+    """Where `./serve` listens (HOST, PORT), as the links in messages must name it when PUBLIC_BASE_URL is unset."""
+    host = os.environ.get("HOST", "127.0.0.1")
+    host = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    return f"http://{host}:{os.environ.get('PORT', '8000')}"
+
+
 def _flag(name: str, default: bool) -> bool:
     return os.environ.get(name, str(default)).strip().lower() in ("1", "true", "yes", "on")
 
@@ -57,7 +64,7 @@ def load() -> dict:
         "BEAT_LEASE_SECONDS": float(os.environ.get("BEAT_LEASE_SECONDS", "30")),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         # Alerts and notifications
-        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", _local_base_url()),
         "CRITICAL_ESCALATION_MINUTES": float(os.environ.get("CRITICAL_ESCALATION_MINUTES", "15")),
         "HIGH_ESCALATION_MINUTES": float(os.environ.get("HIGH_ESCALATION_MINUTES", "60")),
         "REMINDER_LOCAL_HOUR": int(os.environ.get("REMINDER_LOCAL_HOUR", "19")),

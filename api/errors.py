@@ -6,10 +6,15 @@ import logging
 from typing import Any
 
 from flask import Flask, jsonify
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
+
+# The database is down, restarting or out of connections: the caller should retry, not report a bug.
+OUTAGES = (OperationalError, InterfaceError, PoolTimeout)
+RETRY_AFTER_SECONDS = 5
 
 
 class DomainError(Exception):
@@ -62,9 +67,9 @@ def _field_errors(exc: HTTPException) -> dict[str, Any] | None:
     messages = getattr(exc, "data", {}).get("messages") if hasattr(exc, "data") else None
     if not messages:
         return None
-    if len(messages) == 1:  # one location (json, query...): name the fields directly
-        return next(iter(messages.values()))
-    return messages
+    if len(messages) == 1 and isinstance(only := next(iter(messages.values())), dict):
+        return only  # one location (json, query...): name the fields directly
+    return messages  # per location, e.g. {"json": ["The JSON body is nested too deeply."]}
 
 
 def register(app: Flask) -> None:
@@ -81,6 +86,20 @@ def register(app: Flask) -> None:
         log.warning("integrity error mapped to 409: %s", type(exc.orig).__name__)
         return jsonify(body(409, "conflict", "The change conflicts with data already stored.")), 409
 
+    def outage(exc: Exception):
+        rollback_quietly()
+        log.warning("database unavailable, answered 503: %s", type(exc).__name__)
+        return unavailable_response()
+
+    for kind in OUTAGES:
+        app.register_error_handler(kind, outage)
+
+    @app.errorhandler(DataError)
+    def out_of_range(exc: DataError):
+        db.session.rollback()
+        log.warning("a value the database refused passed validation: %s", type(exc.orig).__name__)
+        return jsonify(body(422, "validation_error", "A value is outside what can be stored.")), 422
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         status = exc.code or 500
@@ -89,12 +108,33 @@ def register(app: Flask) -> None:
         message = "Some fields are not valid." if status == 422 else (exc.description or exc.name)
         response = jsonify(body(status, code, message, errors))
         response.status_code = status
+        for key, value in exc.get_headers():  # e.g. Allow on a 405
+            if key.lower() != "content-type":
+                response.headers[key] = value
         for key, value in ((getattr(exc, "data", None) or {}).get("headers") or {}).items():
             response.headers[key] = value
         return response
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
-        db.session.rollback()
+        rollback_quietly()
         log.exception("unhandled error")
         return jsonify(body(500, "internal_error", "Something went wrong on our side.")), 500
+
+
+def unavailable_response():
+    """503 with Retry-After in the error shape: a dependency is down; nothing was stored."""
+    response = jsonify(body(503, "service_unavailable",
+                            "The service is briefly unavailable; nothing was stored. Try again shortly."))
+    response.status_code = 503
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def rollback_quietly() -> None:
+    from .extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone: the pool replaces it
+        log.warning("rollback failed on a lost connection")

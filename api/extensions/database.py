@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, DateTime, event
+from sqlalchemy import JSON, DateTime, event, exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.expression import Executable
 from sqlalchemy.types import TypeDecorator
+
+# What the columns hold: ids are PostgreSQL `integer` (a larger one is no row, and binding it is a DataError);
+# instants lie in this range (nothing a diary records is older, and year 1 at +14:00 cannot even be converted).
+MAX_ID = 2**31 - 1
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -117,3 +124,36 @@ def tune_sqlite(engine: Engine) -> None:
         # SQLite allows one writer: taking the write lock up front avoids "database is locked" when a
         # read transaction later tries to write. This is what serialises the embedded default.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+IDLE_BEFORE_PING_SECONDS = 1.0
+
+
+def ping_idle_connections(engine: Engine) -> None:
+    """Check a pooled connection that sat idle before handing it out; a dead one is replaced, not used.
+
+    After a PostgreSQL restart every pooled connection is dead, and the first request on each would fail:
+    this is pool_pre_ping for the connections that need it. A connection back in the pool less than a second
+    ago has just answered a statement, and under load (the diary's ingest) connections go round far faster than
+    that, so the hot path pays no extra round trip. A connection that dies within that second fails its
+    request with a 503, and the disconnect invalidates the rest of the pool, which is then reconnected.
+    """
+    if engine.dialect.name == "sqlite":
+        return
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection, record):
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection, record, _proxy):
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < IDLE_BEFORE_PING_SECONDS:
+            return
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            dbapi_connection.rollback()  # the driver opened a transaction for the ping; hand out a clean one
+        except Exception as error:
+            # The pool discards this connection and checks out (or opens) another.
+            raise exc.DisconnectionError("pooled connection is dead") from error

@@ -50,5 +50,7 @@ class AuthSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The code a patient's sign-in was opened with at enrollment: who issued it is on the code.
+    enrollment_code_id: Mapped[int | None] = mapped_column(ForeignKey("enrollment_codes.id"))
 
     user: Mapped[User] = relationship(lazy="joined")

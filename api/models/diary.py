@@ -31,6 +31,8 @@ class DiaryEntry(db.Model):
     version: Mapped[int] = mapped_column(default=1)
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     void_reason: Mapped[str | None] = mapped_column(Text)
+    # The sign-in session that wrote the current version (NULL for entries stored before it was recorded).
+    auth_session_id: Mapped[str | None] = mapped_column(ForeignKey("auth_sessions.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
@@ -58,3 +60,4 @@ class DiaryEntryVersion(db.Model):
     content: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     replaced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     replaced_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    auth_session_id: Mapped[str | None] = mapped_column(ForeignKey("auth_sessions.id"))  # that wrote this version

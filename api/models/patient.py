@@ -45,4 +45,5 @@ class EnrollmentCode(db.Model):
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256: the code itself is never stored
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    issued_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # the staff member who issued it
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)

@@ -1,11 +1,16 @@
-"""Strict marshmallow fields shared by the resource schemas: no strings for numbers, no bools for ints."""
+"""Strict marshmallow fields shared by the resource schemas: no strings for numbers, no bools for ints, ids and
+instants within what PostgreSQL stores, text without NUL or lone surrogates."""
 
 from __future__ import annotations
 
 import math
+from datetime import UTC
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from marshmallow import ValidationError, fields, validate
+from werkzeug.routing import IntegerConverter
+
+from ..extensions.database import EARLIEST, LATEST, MAX_ID
 
 
 class Int(fields.Integer):
@@ -56,3 +61,97 @@ def between(low, high):
 
 def text(max_length: int, **kwargs) -> fields.String:
     return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
+
+
+# --- bounds that PostgreSQL's columns and the calendar impose --------------------------------------------------
+
+
+
+class Id(Int):
+    """A row id in a JSON body: a whole number from 1 to 2^31 - 1."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+class QueryId(fields.Integer):
+    """A row id in a query string (text, so not strict): from 1 to 2^31 - 1."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+class Moment(fields.AwareDateTime):
+    """An instant with its UTC offset, between 2000-01-01 and 2100-01-01 UTC.
+
+    Year 1 with an offset of +14:00 is before year 1 in UTC, and year 9999 at -14:00 is after year 9999: neither
+    can be stored or compared, and nothing a diary records lies outside this range.
+    """
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            in_range = EARLIEST <= moment.astimezone(UTC) < LATEST
+        except OverflowError:
+            in_range = False
+        if not in_range:
+            raise ValidationError("Must lie between 2000-01-01 and 2100-01-01 (UTC).")
+        return moment
+
+
+class ValidatedByView(fields.Raw):
+    """A JSON value the view validates itself, item by item, with `schema` (a batch's entries: one bad entry never
+    sinks the others); the OpenAPI document describes it as that schema."""
+
+    def __init__(self, schema, **kwargs):
+        super().__init__(**kwargs)
+        self.documented_schema = schema
+
+
+def documented_as_its_schema(converter, field, **_) -> dict:
+    """apispec attribute function: a ValidatedByView field is documented as its schema."""
+    if isinstance(field, ValidatedByView):
+        return converter.resolve_nested_schema(field.documented_schema)
+    return {}
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in a route: ids above 2^31 - 1 match no route (404), exactly as a missing row."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 (werkzeug's argument name)
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+# --- text PostgreSQL can store ---------------------------------------------------------------------------------
+
+UNSTORABLE_TEXT = "Text may not contain NUL characters or unpaired surrogates."
+
+
+def unstorable_text(data) -> dict[str, list[str]]:
+    """The top-level fields of a parsed JSON document or query whose text (keys or values, at any depth) holds a
+    NUL or a lone surrogate: PostgreSQL's text and jsonb cannot store either. Iterative: depth cannot overflow."""
+    problems: dict[str, list[str]] = {}
+    items = data.items() if hasattr(data, "items") else enumerate(data) if isinstance(data, list) else ()
+    for key, value in items:
+        stack = [key, value]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, str):
+                if "\x00" in current or not _encodable(current):
+                    problems[str(key) if _encodable(str(key)) else "_schema"] = [UNSTORABLE_TEXT]
+                    break
+            elif isinstance(current, dict):
+                stack.extend(current.keys())
+                stack.extend(current.values())
+            elif isinstance(current, list | tuple):
+                stack.extend(current)
+    return problems
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False

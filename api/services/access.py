@@ -28,6 +28,7 @@ class Actor:
     role: str
     clinic_id: int
     patient_id: int | None  # the patient record of a patient's account
+    session_id: str | None = None  # the sign-in session the request came with: what it writes is attributed to it
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +126,19 @@ def patient_for(user: Actor, patient_id: int, *, action: str) -> Patient:
     return patient
 
 
+def may_see_patient(user: Actor, patient_id: int) -> bool:
+    """Whether the patient exists and `user` may see their data: staff of their clinic, or the patient."""
+    row = db.session.execute(select(_patients.c.clinic_id, _patients.c.user_id)
+                             .where(_patients.c.id == patient_id)).first()
+    return row is not None and _may_see(user, clinic_id=row.clinic_id, patient_user_id=row.user_id)
+
+
+def may_see_trial(user: Actor, trial_id: int) -> bool:
+    """Whether the trial exists and `user` may see it (no audit: the caller records what it did)."""
+    row = db.session.execute(_DIARY, {"trial_id": trial_id}).first()
+    return row is not None and _may_see(user, clinic_id=row.clinic_id, patient_user_id=row.patient_user_id)
+
+
 def _may_see(user: Actor, *, clinic_id: int, patient_user_id: int) -> bool:
     if user.role == PATIENT:
         return patient_user_id == user.id
@@ -134,7 +148,7 @@ def _may_see(user: Actor, *, clinic_id: int, patient_user_id: int) -> bool:
 _sessions, _users, _trials, _patients = AuthSession.__table__, User.__table__, Trial.__table__, Patient.__table__
 # Built once: every authenticated request runs it.
 _LIVE_SESSION_ACTOR = (
-    select(_users.c.id, _users.c.role, _users.c.clinic_id, _patients.c.id)
+    select(_users.c.id, _users.c.role, _users.c.clinic_id, _patients.c.id, _sessions.c.id)
     .join_from(_sessions, _users, _sessions.c.user_id == _users.c.id)
     .outerjoin(_patients, _patients.c.user_id == _users.c.id)
     .where(_sessions.c.id == bindparam("session_id"), _sessions.c.revoked_at.is_(None), _users.c.active.is_(True))

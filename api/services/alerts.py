@@ -11,12 +11,12 @@ from sqlalchemy import select
 
 from ..clock import now
 from ..domain.safety import RANK, Finding, findings
-from ..errors import NotFound
+from ..errors import Conflict, NotFound
 from ..extensions import db
 from ..extensions.database import get_locked
 from ..models import Alert, AlertEntry, DiaryEntry, Trial
 from . import audit
-from .access import CARE, Actor
+from .access import CARE, Actor, may_see_trial
 from .notifications import alert_raised, escalation_time
 from .trials import active_day_trials
 
@@ -60,6 +60,10 @@ def raise_missed_diaries(*, chunk: int = 500) -> int:
 
 def list_alerts(*, user: Actor, status: str | None = None, severity: str | None = None, trial_id: int | None = None,
                 limit: int = 200) -> list[Alert]:
+    if trial_id is not None and not may_see_trial(user, trial_id):
+        # Another clinic's trial, or none: the same empty list, audited as refused.
+        audit.record("alert.list", patient_id=None, object_type="trial", object_id=trial_id, outcome="not_found")
+        return []
     query = select(Alert).where(Alert.clinic_id == user.clinic_id)
     if status:
         query = query.where(Alert.status == status)
@@ -73,16 +77,20 @@ def list_alerts(*, user: Actor, status: str | None = None, severity: str | None 
 
 
 def acknowledge(*, user: Actor, alert_id: int, note: str | None) -> Alert:
-    """Acknowledge an open alert (stops its escalation); acknowledging again changes nothing."""
+    """Acknowledge an open alert: its escalation is called off. An alert already acknowledged is a 409 naming who
+    acknowledged it and when, so that a second note is never silently dropped."""
     alert = get_locked(Alert, alert_id)
     trial = db.session.get(Trial, alert.trial_id) if alert else None
     audit.record("alert.acknowledge", patient_id=trial.patient_id if trial else None, object_type="alert",
                  object_id=alert_id)
     if alert is None or alert.clinic_id != user.clinic_id or user.role not in CARE:
         raise NotFound("No such alert.")
-    if alert.status == "open":
-        alert.status, alert.acknowledged_at, alert.acknowledged_by = "acknowledged", now(), user.id
-        alert.acknowledgement_note = note
+    if alert.status != "open":
+        raise Conflict("This alert was already acknowledged.", details={
+            "acknowledged_by": alert.acknowledged_by, "acknowledged_at": alert.acknowledged_at.isoformat()})
+    moment = now()
+    alert.status, alert.acknowledged_at, alert.acknowledged_by = "acknowledged", moment, user.id
+    alert.acknowledgement_note, alert.escalate_at, alert.updated_at = note, None, moment
     db.session.commit()
     return alert
 

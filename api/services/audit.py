@@ -17,6 +17,7 @@ from sqlalchemy import event, insert
 from sqlalchemy.orm import Session
 
 from ..clock import now
+from ..errors import OUTAGES, rollback_quietly, unavailable_response
 from ..extensions import db
 from ..models import AuditEvent
 
@@ -41,8 +42,12 @@ class _PendingEvent:
         return {**self.row, "at": now(), **overrides}
 
 
-def record(action: str, *, patient_id: int | None, object_type: str | None = None, object_id=None) -> None:
-    """Name the patient data this request reads or changes; a later call before the commit replaces it."""
+def record(action: str, *, patient_id: int | None, object_type: str | None = None, object_id=None,
+           outcome: str = "success") -> None:
+    """Name the patient data this request reads or changes; a later call before the commit replaces it.
+
+    `outcome` other than success: a refusal answered as if nothing were there (a list filtered by another
+    clinic's patient is empty), which the caller is not told and the audit trail keeps."""
     pending: _PendingEvent | None = g.get("audit_event")
     if pending is None or pending.written:
         user = _user()
@@ -50,7 +55,8 @@ def record(action: str, *, patient_id: int | None, object_type: str | None = Non
             "actor_user_id": user.id if user else None, "actor_role": user.role if user else None,
             "clinic_id": user.clinic_id if user else None,
         })
-    pending.row.update(request_values(action, object_type=object_type, object_id=object_id), patient_id=patient_id)
+    pending.row.update(request_values(action, object_type=object_type, object_id=object_id), patient_id=patient_id,
+                       outcome=outcome)
 
 
 def request_values(action: str, *, object_type: str | None, object_id) -> dict[str, Any]:
@@ -78,6 +84,11 @@ def register(app: Flask) -> None:
                 db.session.execute(_INSERT, pending.values(
                     outcome=OUTCOMES.get(response.status_code, "error"), status_code=response.status_code))
             db.session.commit()
+        except OUTAGES:
+            rollback_quietly()
+            log.warning("audit event not written: the database is unavailable")
+            # A read whose audit row cannot be written is not answered; a refusal or outage answer stands.
+            return response if response.status_code >= 400 else unavailable_response()
         except Exception:
             db.session.rollback()
             log.exception("audit event could not be written")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..clock import now
 from ..errors import Unauthorized
@@ -16,6 +16,7 @@ from ..extensions import db
 from ..extensions.database import get_locked
 from ..models import AuthSession, EnrollmentCode, Patient, User
 from . import audit
+from .notifications import account_reenrolled
 from .passwords import hash_password, verify
 
 BAD_CREDENTIALS = "Email or password is not correct."
@@ -63,7 +64,12 @@ def logout(*, session_id: str) -> None:
 
 
 def enroll(*, enrollment_code: str, password: str) -> Tokens:
-    """Turn a single-use enrollment code into the patient's password and first tokens."""
+    """Turn a single-use enrollment code into the patient's password and first tokens.
+
+    A patient who was enrolled already is being re-enrolled (a new phone, or someone with a code issued by
+    the clinic): that is account recovery, so every earlier sign-in of the account is revoked and the patient is
+    told by email. The new sign-in session names the code, and the code names who issued it.
+    """
     code_hash = enrollment_code_hash(enrollment_code)
     code = db.session.execute(
         select(EnrollmentCode).where(EnrollmentCode.code_hash == code_hash).with_for_update()
@@ -71,10 +77,17 @@ def enroll(*, enrollment_code: str, password: str) -> Tokens:
     if code is None or code.used_at is not None or code.expires_at <= now():
         raise Unauthorized(BAD_CODE)
     patient = db.session.get(Patient, code.patient_id)
-    audit.record("patient.enroll", patient_id=patient.id, object_type="patient", object_id=patient.id)
-    code.used_at = now()
+    moment = now()
+    reenrolled = patient.user.password_hash is not None
+    audit.record("patient.reenroll" if reenrolled else "patient.enroll", patient_id=patient.id,
+                 object_type="enrollment_code", object_id=code.id)
+    if reenrolled:
+        db.session.execute(update(AuthSession).where(AuthSession.user_id == patient.user_id,
+                                                     AuthSession.revoked_at.is_(None)).values(revoked_at=moment))
+        account_reenrolled(patient, at=moment)
+    code.used_at = moment
     patient.user.password_hash = hash_password(password)
-    tokens = _open_session(patient.user)
+    tokens = _open_session(patient.user, enrollment_code_id=code.id)
     db.session.commit()
     return tokens
 
@@ -88,9 +101,9 @@ def token_session_id(token: str) -> str:
     return decode_token(token)["sid"]
 
 
-def _open_session(user: User) -> Tokens:
+def _open_session(user: User, *, enrollment_code_id: int | None = None) -> Tokens:
     session = AuthSession(
-        id=str(uuid.uuid4()), user=user, refresh_jti="",
+        id=str(uuid.uuid4()), user=user, refresh_jti="", enrollment_code_id=enrollment_code_id,
         expires_at=now() + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"],
     )
     db.session.add(session)

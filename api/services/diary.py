@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from ..clock import now
 from ..errors import Conflict, Invalid, NotFound, TrialClosed
 from ..extensions import db
-from ..extensions.database import get_locked
+from ..extensions.database import EARLIEST, LATEST, MAX_ID, get_locked
 from ..logs import current_request_id
 from ..models import AuditEvent, AuthSession, DiaryEntry, DiaryEntryVersion, OutboxMessage, Patient, Trial, User
 from . import audit
@@ -66,7 +66,7 @@ def record_entry(*, trial_id: int, data: dict[str, Any]) -> tuple[DiaryEntry, bo
     """
     client_id, recorded_at, content = _split(data)
     digest = content_hash(recorded_at, content)
-    entry = _entry_row(trial_id, client_id, recorded_at, content, digest)
+    entry = _entry_row(trial_id, client_id, recorded_at, content, digest, session_id=token_session_id())
     if token_role() == PATIENT:
         entry.id = _store_if_rightful(entry)
         if entry.id is not None:
@@ -86,7 +86,7 @@ def record_batch(*, user: Actor, trial_id: int, items: list[BatchItem]) -> list[
     _ensure_open(diary)
     for _attempt in range(2):
         try:
-            results = _store_batch(diary, items)
+            results = _store_batch(diary, items, session_id=user.session_id)
             db.session.commit()
             return results
         except IntegrityError:  # a concurrent upload stored some of these client_ids: sort them again
@@ -145,7 +145,9 @@ def correct_entry(*, user: Actor, trial_id: int, entry_id: int, changes: dict[st
     db.session.add(DiaryEntryVersion(
         entry_id=entry.id, version=entry.version, recorded_at=entry.recorded_at,
         utc_offset_minutes=entry.utc_offset_minutes, content=entry.content, replaced_by=user.id,
+        auth_session_id=entry.auth_session_id,
     ))
+    entry.auth_session_id = user.session_id
     entry.recorded_at, entry.utc_offset_minutes = recorded_at, _offset_minutes(recorded_at)
     entry.content, entry.content_hash = content, digest
     entry.version += 1
@@ -195,7 +197,7 @@ def content_hash(recorded_at: datetime, content: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _store_batch(diary: Diary, items: list[BatchItem]) -> list[BatchResult]:
+def _store_batch(diary: Diary, items: list[BatchItem], *, session_id: str | None) -> list[BatchResult]:
     valid_ids = [item.client_id for item in items if item.data is not None]
     known = _by_client_id(diary.trial_id, valid_ids)
     results: list[BatchResult] = []
@@ -208,7 +210,7 @@ def _store_batch(diary: Diary, items: list[BatchItem]) -> list[BatchResult]:
         digest = content_hash(recorded_at, content)
         existing = known.get(client_id)
         if existing is None:
-            existing = known[client_id] = _new_entry(diary, client_id, recorded_at, content, digest)
+            existing = known[client_id] = _new_entry(diary, client_id, recorded_at, content, digest, session_id)
             result = BatchResult(client_id, CREATED)
             created.append((result, existing))
         elif digest in (existing.original_hash, existing.content_hash):
@@ -245,21 +247,24 @@ def _split(data: dict[str, Any]) -> tuple[str, datetime, dict[str, Any]]:
     return client_id, recorded_at, data
 
 
-def _new_entry(diary: Diary, client_id: str, recorded_at: datetime, content: dict[str, Any], digest: str) -> DiaryEntry:
-    entry = _entry_row(diary.trial_id, client_id, recorded_at, content, digest)
+def _new_entry(diary: Diary, client_id: str, recorded_at: datetime, content: dict[str, Any], digest: str,
+               session_id: str | None) -> DiaryEntry:
+    entry = _entry_row(diary.trial_id, client_id, recorded_at, content, digest, session_id=session_id)
     db.session.add(entry)
     return entry
 
 
 def _entry_row(
-    trial_id: int, client_id: str, recorded_at: datetime, content: dict[str, Any], digest: str
+    trial_id: int, client_id: str, recorded_at: datetime, content: dict[str, Any], digest: str, *,
+    session_id: str | None,
 ) -> DiaryEntry:
-    """The first version of an entry, not yet in the session."""
+    """The first version of an entry, not yet in the session, attributed to the sign-in session writing it."""
     moment = now()
     return DiaryEntry(
         trial_id=trial_id, client_id=client_id, recorded_at=recorded_at,
         utc_offset_minutes=_offset_minutes(recorded_at), content=content,
         content_hash=digest, original_hash=digest, version=1, created_at=moment, updated_at=moment,
+        auth_session_id=session_id,
     )
 
 
@@ -395,6 +400,9 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         when, entry_id = raw.split("|")
-        return datetime.fromisoformat(when), int(entry_id)
-    except (ValueError, UnicodeDecodeError) as exc:
+        after_time, after_id = datetime.fromisoformat(when), int(entry_id)
+        if after_time.tzinfo is None or not EARLIEST <= after_time < LATEST or not 0 <= after_id <= MAX_ID:
+            raise ValueError("out of range")
+        return after_time, after_id
+    except (ValueError, UnicodeDecodeError, OverflowError) as exc:
         raise Invalid("The cursor is not valid.", errors={"cursor": ["Not a cursor this API gave."]}) from exc

@@ -25,6 +25,7 @@ from .dispatch import claim_due
 from .notifications import final_evaluation_stored
 
 log = logging.getLogger(__name__)
+FAILED_RETRY_SECONDS = 900  # a trial whose evaluation raised is tried again this much later, alone
 
 
 def request_evaluation(*, trial_id: int, immediately: bool = False) -> None:
@@ -96,7 +97,8 @@ def run_evaluations(*, trial_ids: list[int]) -> list[Evaluation]:
     """Evaluate these trials now; store each result that differs from the trial's latest. Idempotent.
 
     One transaction: the trials are locked (no key update, so diary inserts go on), each request row
-    is removed only if no new request arrived since it was read, and the rest are released.
+    is removed only if no new request arrived since it was read, and the rest are released. A trial whose
+    evaluation raises is logged and retried later on its own: it never holds back the others of its batch.
     """
     moment = now()
     ids = sorted(set(trial_ids))
@@ -110,10 +112,15 @@ def run_evaluations(*, trial_ids: list[int]) -> list[Evaluation]:
     evaluable = [t for t in trials if t.closure is None]
     entries = valid_entries([t.id for t in evaluable], until=moment)
     latest = _latest_hashes([t.id for t in evaluable])
-    stored = []
+    stored, failed = [], []
     for trial in evaluable:
-        result = rules.evaluate(facts_of(trial), entries.get(trial.id, []), moment)
-        record = _record_of(trial.id, result)
+        try:
+            result = rules.evaluate(facts_of(trial), entries.get(trial.id, []), moment)
+            record = _record_of(trial.id, result)
+        except Exception:
+            log.exception("evaluation of trial %s failed; retried in %s s", trial.id, FAILED_RETRY_SECONDS)
+            failed.append(trial.id)
+            continue
         if record.result_hash != latest.get(trial.id):
             db.session.add(record)
             stored.append((trial, record))
@@ -125,9 +132,13 @@ def run_evaluations(*, trial_ids: list[int]) -> list[Evaluation]:
             if previous.get(trial.id) != record.outcome:  # the first final result, or a changed one
                 final_evaluation_stored(record, trial)
     for trial_id, generation in generations.items():
-        db.session.execute(delete(EvaluationRequest).where(
-            EvaluationRequest.trial_id == trial_id, EvaluationRequest.generation == generation))
+        if trial_id not in failed:
+            db.session.execute(delete(EvaluationRequest).where(
+                EvaluationRequest.trial_id == trial_id, EvaluationRequest.generation == generation))
     db.session.execute(update(EvaluationRequest).where(EvaluationRequest.trial_id.in_(ids)).values(dispatched_at=None))
+    if failed:
+        db.session.execute(update(EvaluationRequest).where(EvaluationRequest.trial_id.in_(failed)).values(
+            due_at=moment + timedelta(seconds=FAILED_RETRY_SECONDS)))
     db.session.commit()
     for _, record in stored:
         log.info("evaluation %s stored for trial %s: %s", record.id, record.trial_id, record.outcome)

@@ -94,6 +94,18 @@ def final_evaluation_stored(evaluation: Evaluation, trial: Trial) -> None:
     _webhooks(cause, trial, "evaluation", subject, body, data)
 
 
+def account_reenrolled(patient, *, at: datetime) -> None:
+    """Tell the patient their account was enrolled again (every earlier sign-in was ended); in the caller's
+    transaction. If it was not them, someone with a code from the clinic has their account: they call the clinic."""
+    user = patient.user
+    subject = "Your Trial Diary account was signed in on a new phone"
+    body = (f"An enrollment code issued by your clinic was used on {at:%Y-%m-%d at %H:%M} UTC to set a new password "
+            "for your Trial Diary account. Every phone that was signed in before has been signed out.\n\n"
+            "If this was you, there is nothing to do. If it was not, call your clinic now.\n")
+    _add(f"account:{user.id}:reenrolled:{at.isoformat()}", None, "account", "email", user.id, user.email, subject,
+         body, {"type": "account.reenrolled", "at": at.isoformat()}, trial_id=None, clinic_id=patient.clinic_id)
+
+
 def send_evening_reminders() -> int:
     """Push a reminder to patients of active day-bucket trials with no entry today by the reminder hour."""
     from .trials import active_day_trials  # here: trials -> evaluations -> notifications at import time
@@ -234,22 +246,28 @@ def _webhooks(cause: str, trial: Trial, kind: str, subject: str, body: str, data
              alert_id=alert_id)
 
 
-def _add(key: str, trial: Trial, cause: str, channel: str, recipient: int | None, destination: str,
-         subject: str, body: str, data: dict[str, Any], *, alert_id=None, trial_id: Any = "trial") -> int:
+def _add(key: str, trial: Trial | None, cause: str, channel: str, recipient: int | None, destination: str,
+         subject: str, body: str, data: dict[str, Any], *, alert_id=None, trial_id: Any = "trial",
+         clinic_id: int | None = None) -> int:
     """One notification row, unless its key exists already (then nothing: it is not sent twice)."""
     moment = now()
-    return db.session.execute(_insert_notification(), dict(
-        key=key, clinic_id=trial.clinic_id, trial_id=trial.id if trial_id == "trial" else trial_id, cause=cause,
+    # Counted from RETURNING: a driver's rowcount for INSERT ... ON CONFLICT DO NOTHING is not portable
+    # (psycopg reports -1 where SQLite reports 1).
+    return len(db.session.execute(_insert_notification(), dict(
+        key=key, clinic_id=trial.clinic_id if clinic_id is None else clinic_id,
+        trial_id=trial.id if trial_id == "trial" else trial_id, cause=cause,
         alert_id=alert_id, channel=channel, recipient_user_id=recipient, destination=destination, subject=subject,
         body=body, data=data, state="pending", attempts=0, next_attempt_at=moment, created_at=moment,
-    )).rowcount or 0
+    )).all())
 
 
 @dialect_statement
 def _insert_notification(insert):
-    return insert(Notification.__table__).on_conflict_do_nothing(index_elements=["key"])
+    table = Notification.__table__
+    return insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
 
 
 def _trial_link(trial: Trial) -> str:
-    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/trials/{trial.id}"
+    """The trial's page in the clinic console, where the recipient signs in to read the rest."""
+    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/console/trials/{trial.id}"
 

@@ -43,19 +43,23 @@ def create_patient(
                       date_of_birth=date_of_birth, timezone=timezone)
     db.session.add(patient)
     db.session.flush()
-    code, expires_at = _new_enrollment_code(patient)
+    code, expires_at = _new_enrollment_code(patient, issued_by=staff.id)
     audit.record("patient.create", patient_id=patient.id, object_type="patient", object_id=patient.id)
     db.session.commit()
     return NewPatient(patient, code, expires_at)
 
 
-def reissue_enrollment_code(*, patient: Patient) -> NewPatient:
-    """A new code (the old ones stop working), for a patient who lost theirs or let it expire."""
+def reissue_enrollment_code(*, staff: Actor, patient: Patient) -> NewPatient:
+    """A new code (the old ones stop working), for a patient who lost theirs, let it expire, or changed phones.
+
+    For an enrolled patient this is account recovery: using the code signs out every earlier sign-in and
+    tells the patient by email (services.auth.enroll). Who issued it is kept on the code and in the audit row.
+    """
     for old in db.session.execute(
         select(EnrollmentCode).where(EnrollmentCode.patient_id == patient.id, EnrollmentCode.used_at.is_(None))
     ).scalars():
         old.used_at = now()
-    code, expires_at = _new_enrollment_code(patient)
+    code, expires_at = _new_enrollment_code(patient, issued_by=staff.id)
     audit.record("patient.enrollment_code", patient_id=patient.id, object_type="patient", object_id=patient.id)
     db.session.commit()
     return NewPatient(patient, code, expires_at)
@@ -68,9 +72,10 @@ def list_patients(*, staff: Actor) -> list[Patient]:
     ).scalars())
 
 
-def _new_enrollment_code(patient: Patient) -> tuple[str, object]:
+def _new_enrollment_code(patient: Patient, *, issued_by: int) -> tuple[str, object]:
     raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
     code = f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
     expires_at = now() + timedelta(hours=current_app.config["ENROLLMENT_CODE_HOURS"])
-    db.session.add(EnrollmentCode(patient_id=patient.id, code_hash=enrollment_code_hash(code), expires_at=expires_at))
+    db.session.add(EnrollmentCode(patient_id=patient.id, code_hash=enrollment_code_hash(code), expires_at=expires_at,
+                                  issued_by=issued_by))
     return code, expires_at

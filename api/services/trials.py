@@ -12,7 +12,7 @@ from ..errors import Invalid, TrialClosed
 from ..extensions import db
 from ..models import CareTeamMember, Patient, Trial, User
 from . import audit
-from .access import CARE, PATIENT, Actor
+from .access import CARE, PATIENT, Actor, may_see_patient
 from .evaluations import request_evaluation
 
 
@@ -40,12 +40,18 @@ def create_trial(
 
 
 def list_trials(*, user: Actor, status: str | None = None, patient_id: int | None = None) -> list[Trial]:
+    """The caller's trials (a patient's own; staff: the clinic's), optionally of one patient. A patient the caller
+    may not see, or that does not exist, gives an empty list, audited as refused: never an existence oracle."""
     query = select(Trial).order_by(Trial.id)
     if user.role == PATIENT:
         query = query.join(Patient).where(Patient.user_id == user.id)
     else:
         query = query.where(Trial.clinic_id == user.clinic_id)
     if patient_id is not None:
+        if not may_see_patient(user, patient_id):
+            audit.record("trial.list", patient_id=None, object_type="patient", object_id=patient_id,
+                         outcome="not_found")
+            return []
         query = query.where(Trial.patient_id == patient_id)
     audit.record("trial.list", patient_id=patient_id, object_type="clinic", object_id=user.clinic_id)
     trials = list(db.session.execute(query).scalars())
@@ -70,6 +76,7 @@ def update_trial(*, trial: Trial, end_at: datetime | None = None, cancel: bool =
         ]
     if cancel:
         trial.closure, trial.closed_at = "cancelled", now()
+    trial.updated_at = now()  # a care-team change alone does not update the trial's row
     audit.record("trial.update", patient_id=trial.patient_id, object_type="trial", object_id=trial.id)
     db.session.commit()
     return trial

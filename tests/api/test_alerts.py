@@ -1,8 +1,9 @@
 """Safety alerts, routing and escalation, digests, reminders and the worklist, through the API."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from api.extensions import db
 from api.models import Alert, Notification
@@ -34,15 +35,17 @@ def test_a_critical_entry_tells_the_whole_care_team_at_once(world, app):
         assert mail["Message-ID"] == f"<{notification.delivery_id}@trial-diary>"
         text = mail.get_content()
         assert "Legs feel heavy" not in text and "Patient" in text and world.patient not in text
-        assert f"/trials/{world.trial_id}" in text
+        assert f"http://127.0.0.1:8000/console/trials/{world.trial_id}" in text
     # The care team sees what was sent.
     listed = world.as_nurse.get(f"/trials/{world.trial_id}/notifications").get_json()
     assert {n["state"] for n in listed} == {"sent"} and len(listed) == 2
 
 
 def test_the_same_rule_five_times_a_day_is_one_alert(world, app):
-    morning = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
-    morning = morning if morning < datetime.now(UTC) else morning - timedelta(days=1)
+    # Noon yesterday in the trial's timezone: one local day, in the past, whatever the time the test runs.
+    zone = ZoneInfo("America/New_York")
+    yesterday = datetime.now(zone).date() - timedelta(days=1)
+    morning = datetime.combine(yesterday, time(12), tzinfo=zone)
     for minutes in range(0, 50, 10):
         world.as_patient.post(f"/trials/{world.trial_id}/entries",
                               json=entry(morning + timedelta(minutes=minutes), symptoms=["vomiting"]))
@@ -83,8 +86,8 @@ def test_an_acknowledged_critical_alert_does_not_escalate(world, app):
     assert alert["rule"] == "respiratory_depression"
     acknowledged = world.as_nurse.post(f"/alerts/{alert['id']}/acknowledge", json={"note": "Called, fine now"})
     assert acknowledged.get_json()["status"] == "acknowledged"
-    assert world.as_physician.post(f"/alerts/{alert['id']}/acknowledge", json={}).get_json()[
-        "acknowledgement_note"] == "Called, fine now"
+    assert world.as_physician.post(f"/alerts/{alert['id']}/acknowledge", json={}).status_code == 409
+    assert world.as_physician.get("/alerts").get_json()[0]["acknowledgement_note"] == "Called, fine now"
     assert world.as_other_nurse.post(f"/alerts/{alert['id']}/acknowledge", json={}).status_code == 404
     _due_now(app)
     with app.app_context():

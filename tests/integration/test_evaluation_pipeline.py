@@ -38,12 +38,14 @@ def _day(days_ago: int, hour: int = 12) -> datetime:
     return datetime.combine(datetime.now(UTC).date() - timedelta(days=days_ago), time(hour), tzinfo=UTC)
 
 
-THREE_GOOD_DAYS = [
-    entry(_day(3), 4, medications=[{"name": "Oxycodone", "dose": 10, "unit": "mg", "route": "oral"}]),
-    entry(_day(2, 9), 3),
-    entry(_day(2, 20), 5),
-    entry(_day(1), 2, function={"odi": 35}),
-]
+def three_good_days() -> list[dict]:
+    """Entries on the three days after the implant day, dated when the test runs (never at import)."""
+    return [
+        entry(_day(3), 4, medications=[{"name": "Oxycodone", "dose": 10, "unit": "mg", "route": "oral"}]),
+        entry(_day(2, 9), 3),
+        entry(_day(2, 20), 5),
+        entry(_day(1), 2, function={"odi": 35}),
+    ]
 
 
 def _evaluations(app, trial_id: int) -> list[Evaluation]:
@@ -58,7 +60,7 @@ def test_entries_posted_over_http_produce_an_interim_evaluation_by_the_rules(pg,
     trial_id, patient_email, nurse_email = _trial(pg)
     workers.start()
     patient = sign_in(client_of(pg), patient_email)
-    for body in THREE_GOOD_DAYS:
+    for body in three_good_days():
         assert patient.post(f"/trials/{trial_id}/entries", json=body).status_code == 201
 
     nurse = sign_in(client_of(pg), nurse_email)
@@ -85,7 +87,7 @@ def test_a_trial_whose_end_passes_gets_a_final_evaluation_from_beat_alone(pg, wo
     ends = datetime.now(UTC) + timedelta(seconds=4)
     trial_id, patient_email, _ = _trial(pg, end_at=ends)
     patient = sign_in(client_of(pg), patient_email)
-    for body in THREE_GOOD_DAYS:
+    for body in three_good_days():
         assert patient.post(f"/trials/{trial_id}/entries", json=body).status_code == 201
     workers.start()
 
@@ -105,7 +107,7 @@ def test_a_worker_killed_mid_evaluation_loses_nothing_and_doubles_nothing(pg, pg
     # (NO KEY UPDATE, as the worker takes it: the diary inserts' foreign-key checks still pass.)
     blocker.execute("SELECT id FROM trials WHERE id = %s FOR NO KEY UPDATE", (trial_id,))
     patient = sign_in(client_of(pg), patient_email)
-    for body in THREE_GOOD_DAYS:
+    for body in three_good_days():
         assert patient.post(f"/trials/{trial_id}/entries", json=body).status_code == 201
 
     monitor = psycopg.connect(pg_url, autocommit=True)
@@ -137,10 +139,10 @@ def test_with_redis_down_diary_writes_succeed_and_evaluations_arrive_after(pg, w
         workers.start("outage", broker=broker.url)
         broker.stop()
         patient = sign_in(client_of(pg), patient_email)
-        for body in THREE_GOOD_DAYS:
+        for body in three_good_days():
             assert patient.post(f"/trials/{trial_id}/entries", json=body).status_code == 201
         with pg.app_context():  # the follow-up work (safety rules, evaluation request) is committed with them
-            assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == len(THREE_GOOD_DAYS)
+            assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 4
         clock.sleep(3)  # several sweeps, all of which fail to reach the broker
         assert _evaluations(pg, trial_id) == []
 

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import json
 import time as clock
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -105,9 +105,10 @@ def test_the_same_rule_five_times_in_a_day_is_one_alert_on_a_real_worker(pg, wor
     try:
         workers.start(**_smtp_env(smtp))
         patient = sign_in(client_of(pg), people["patient"])
-        today = datetime.now(UTC).replace(hour=0, minute=30, second=0, microsecond=0)
+        # One UTC day, in the past, whatever the time the test runs (the trial's timezone is UTC).
+        yesterday = datetime.now(UTC).replace(hour=0, minute=30, second=0, microsecond=0) - timedelta(days=1)
         for n in range(5):
-            body = entry(today.replace(minute=n), symptoms=["positional_headache"])
+            body = entry(yesterday.replace(minute=n), symptoms=["positional_headache"])
             assert patient.post(f"/trials/{people['trial_id']}/entries", json=body).status_code == 201
 
         def alert():

@@ -3,12 +3,13 @@
 from marshmallow import Schema, fields, validate
 
 from ...domain.safety import SEVERITIES
+from ..fields import QueryId
 
 
 class AlertQuery(Schema):
     status = fields.String(validate=validate.OneOf(["open", "acknowledged"]))
     severity = fields.String(validate=validate.OneOf(SEVERITIES))
-    trial_id = fields.Integer()  # query strings are text: not strict
+    trial_id = QueryId()
     limit = fields.Integer(load_default=200, validate=validate.Range(min=1, max=1000))
 
 

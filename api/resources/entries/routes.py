@@ -8,6 +8,7 @@ from ...extensions import Blueprint
 from ...extensions.database import statements_commit_alone
 from ...services import diary
 from ...services.access import CARE, PATIENT, actor, requires
+from ..fields import unstorable_text
 from .schemas import (
     BatchIn,
     BatchOut,
@@ -93,6 +94,9 @@ def _batch_items(raw_entries: list) -> list[diary.BatchItem]:
     items = []
     for raw in raw_entries:
         client_id = str(raw.get("client_id")) if isinstance(raw, dict) and raw.get("client_id") is not None else None
+        if isinstance(raw, dict) and (unstorable := unstorable_text(raw)):
+            items.append(diary.BatchItem(client_id if not unstorable.get("client_id") else None, errors=unstorable))
+            continue
         try:
             items.append(diary.BatchItem(client_id, data=schema.load(raw)))
         except ValidationError as error:

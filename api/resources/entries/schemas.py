@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, pre_dump, validate, val
 
 from ...clock import now
 from ...domain.vocabulary import MEDICATION_UNITS, ROUTES, SYMPTOMS
-from ..fields import Int, Num, between, text
+from ..fields import Int, Moment, Num, ValidatedByView, between, text
 
 
 class PainSchema(Schema):
@@ -47,7 +47,7 @@ class StimulationSchema(Schema):
 class EntryContent(Schema):
     """Every field of an entry but client_id; optional ones may be null in a correction (to clear them)."""
 
-    recorded_at = fields.AwareDateTime(required=True)
+    recorded_at = Moment(required=True)
     pain = fields.Nested(PainSchema, required=True)
     function = fields.Nested(FunctionSchema)
     medications = fields.List(fields.Nested(MedicationSchema), validate=validate.Length(max=50))
@@ -97,7 +97,7 @@ class VoidQuery(Schema):
 
 
 class BatchIn(Schema):
-    entries = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1, max=500))
+    entries = fields.List(ValidatedByView(EntryIn), required=True, validate=validate.Length(min=1, max=500))
 
 
 class BatchResultOut(Schema):
@@ -112,7 +112,7 @@ class BatchOut(Schema):
 
 
 class EntryQuery(Schema):
-    updated_since = fields.AwareDateTime()
+    updated_since = Moment()
     cursor = fields.String(validate=validate.Length(max=200))
     limit = fields.Integer(load_default=100, validate=between(1, 500))  # query strings are text: not strict
 

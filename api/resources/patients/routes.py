@@ -41,5 +41,6 @@ class EnrollmentCode(MethodView):
     @blp.response(201, EnrollmentOut)
     def post(self, patient_id):
         """Issue a new enrollment code (the earlier ones stop working)"""
-        patient = patient_for(actor(), patient_id, action="patient.enrollment_code")
-        return patients.reissue_enrollment_code(patient=patient)
+        staff = actor()
+        patient = patient_for(staff, patient_id, action="patient.enrollment_code")
+        return patients.reissue_enrollment_code(staff=staff, patient=patient)

@@ -3,7 +3,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from ...domain.protocol import THERAPIES, override_problems
-from ..fields import Int, Num, Timezone, between, text
+from ..fields import Id, Moment, Num, QueryId, Timezone, between, text
 
 
 class BaselineSchema(Schema):
@@ -14,15 +14,15 @@ class BaselineSchema(Schema):
 
 
 class TrialIn(Schema):
-    patient_id = Int(required=True)
+    patient_id = Id(required=True)
     therapy = fields.String(required=True, validate=validate.OneOf(THERAPIES))
     device = text(200)
-    start_at = fields.AwareDateTime(required=True)
-    end_at = fields.AwareDateTime(required=True)
+    start_at = Moment(required=True)
+    end_at = Moment(required=True)
     timezone = Timezone(metadata={"description": "IANA timezone; the patient's when absent."})
     baseline = fields.Nested(BaselineSchema, required=True)
     protocol = fields.Dict(load_default=dict, metadata={"description": "Overrides of the therapy's defaults."})
-    care_team = fields.List(Int(), validate=validate.Length(min=1, max=50))
+    care_team = fields.List(Id(), validate=validate.Length(min=1, max=50))
 
     @validates("protocol")
     def _known_parameters(self, value, **_):
@@ -36,10 +36,10 @@ class TrialIn(Schema):
 
 
 class TrialPatchIn(Schema):
-    end_at = fields.AwareDateTime()
+    end_at = Moment()
     status = fields.String(validate=validate.OneOf(["cancelled"]),
                            metadata={"description": "Send \"cancelled\" to cancel the trial."})
-    care_team = fields.List(Int(), validate=validate.Length(min=1, max=50))
+    care_team = fields.List(Id(), validate=validate.Length(min=1, max=50))
 
     @validates_schema
     def _something(self, data, **_):
@@ -49,7 +49,7 @@ class TrialPatchIn(Schema):
 
 class TrialQuery(Schema):
     status = fields.String(validate=validate.OneOf(["scheduled", "active", "ended", "decided", "cancelled"]))
-    patient_id = fields.Integer()  # query strings are text: not strict
+    patient_id = QueryId()
 
 
 class TrialOut(Schema):
