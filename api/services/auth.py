@@ -11,11 +11,11 @@ from flask_jwt_extended import create_access_token, create_refresh_token, decode
 from sqlalchemy import select
 
 from ..clock import now
-from ..errors import Unauthorized
+from ..errors import Invalid, Unauthorized
 from ..extensions import db
 from ..models import AuthSession, EnrollmentCode, Patient, User
 from . import audit
-from .passwords import hash_password, verify
+from .passwords import hash_password, password_problem, verify
 
 BAD_CREDENTIALS = "Email or password is not correct."
 BAD_CODE = "The enrollment code is not valid or has expired."
@@ -70,6 +70,9 @@ def enroll(*, enrollment_code: str, password: str) -> Tokens:
     if code is None or code.used_at is not None or code.expires_at <= now():
         raise Unauthorized(BAD_CODE)
     patient = db.session.get(Patient, code.patient_id)
+    if problem := password_problem(password, email=patient.user.email):
+        db.session.rollback()  # the code stays usable
+        raise Invalid("The password is not allowed.", errors={"password": [problem]})
     audit.record("patient.enroll", patient_id=patient.id, object_type="patient", object_id=patient.id)
     code.used_at = now()
     patient.user.password_hash = hash_password(password)

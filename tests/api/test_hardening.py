@@ -34,3 +34,123 @@ def test_the_csv_export_defuses_formulas_behind_whitespace(world):
     response = world.as_nurse.get(f"/trials/{world.trial_id}/entries.csv")
     notes = [row["note"] for row in csv.DictReader(io.StringIO(response.get_data(as_text=True)))]
     assert notes == ["'\u00a0=HYPERLINK(\"http://x\")", "' +1", "'\n-1_0"]
+
+
+# Finding 9: nobody can lock another person out ---------------------------------------------------------------
+
+LOGIN = "/api/v1/auth/login"
+STRANGER, OWNER = {"REMOTE_ADDR": "203.0.113.66"}, {"REMOTE_ADDR": "198.51.100.7"}
+
+
+def _login(client, email, password, where):
+    return client.post(LOGIN, json={"email": email, "password": password}, environ_base=where)
+
+
+def test_a_stranger_guessing_a_password_does_not_lock_the_owner_out(world):
+    answers = [_login(world.client, world.nurse, f"wrong-guess-{n}", STRANGER).status_code for n in range(11)]
+    assert answers == [401] * 10 + [429]  # the stranger is throttled on this account...
+    assert _login(world.client, world.nurse, "correct-horse-battery", STRANGER).status_code == 429
+    # ...and the owner, elsewhere, signs in as usual.
+    assert _login(world.client, world.nurse, "correct-horse-battery", OWNER).status_code == 200
+
+
+def test_guessing_across_accounts_from_one_address_stays_throttled(world, app, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_LIMIT_PER_ADDRESS", "4 per 15 minutes")
+    accounts = [world.nurse, world.physician, world.admin, world.patient]
+    assert [_login(world.client, email, "wrong-guess-1", STRANGER).status_code for email in accounts] == [401] * 4
+    assert _login(world.client, world.other_nurse, "wrong-guess-1", STRANGER).status_code == 429
+    assert _login(world.client, world.other_nurse, "correct-horse-battery", OWNER).status_code == 200
+
+
+def test_successful_sign_ins_and_bad_input_are_not_counted(world, app, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_LIMIT_PER_ACCOUNT_ADDRESS", "2 per 15 minutes")
+    for _ in range(3):
+        assert _login(world.client, world.nurse, "correct-horse-battery", OWNER).status_code == 200
+        assert _login(world.client, world.nurse, "\x00" * 10, OWNER).status_code == 422
+    assert _login(world.client, world.nurse, "wrong-guess-1", OWNER).status_code == 401
+    assert _login(world.client, world.nurse, "correct-horse-battery", OWNER).status_code == 200
+
+
+# Finding 10 and 6 (passwords) -----------------------------------------------------------------------------
+
+REFUSED = ["1234567890", "password12", "aaaaaaaaaa", "\x00" * 10, "short-pw", "x" * 1025, "qwertyuiop",
+           "9876543210", "abcdefghij", "zaq12wsxcde", "1212121212", "monkey1234", "trialdiary2026",
+           "Trial Diary 2026!", "tab\there-long-enough", "\ud800 a long password"]
+
+
+@pytest.mark.parametrize("password", REFUSED)
+def test_the_password_policy_refuses(password):
+    from api.services.passwords import password_problem
+
+    assert password_problem(password)
+
+
+@pytest.mark.parametrize("password", ["correct-horse-battery", "a-long-nurse-password", "my-phone-password",
+                                      "tomato soup by the river", "ünïcödé-pässwörd",
+                                      ("river stone " * 86)[:1024]])
+def test_the_password_policy_accepts(password):
+    from api.services.passwords import password_problem
+
+    assert password_problem(password) is None
+
+
+def test_the_email_name_is_not_a_password():
+    from api.services.passwords import password_problem
+
+    assert password_problem("nina.schmidt99", email="nina.schmidt@clinic.test")
+    assert password_problem("schmidt-2026!", email="nina.schmidt@clinic.test")
+    assert password_problem("nina-loves-long-hikes", email="nina@clinic.test") is None
+
+
+@pytest.mark.parametrize("password", ["1234567890", "password12", "aaaaaaaaaa", "\x00" * 10, "\ud800" * 10])
+def test_a_new_staff_account_refuses_a_weak_password(world, password):
+    answer = world.as_admin.post("/users", json={"email": "new@clinic.test", "role": "nurse", "password": password})
+    assert answer.status_code == 422 and list(answer.get_json()["errors"]) == ["password"]
+
+
+def test_a_new_staff_account_refuses_its_email_name_as_password(world):
+    answer = world.as_admin.post("/users", json={"email": "rosalind@clinic.test", "role": "nurse",
+                                                  "password": "Rosalind2026"})
+    assert answer.status_code == 422 and list(answer.get_json()["errors"]) == ["password"]
+    fine = world.as_admin.post("/users", json={"email": "rosalind@clinic.test", "role": "nurse",
+                                                "password": "correct-horse-battery"})
+    assert fine.status_code == 201
+
+
+def _new_patient_code(world) -> str:
+    created = world.as_nurse.post("/patients", json={
+        "display_name": "K. L.", "mrn": "K-9", "date_of_birth": "1970-05-05", "email": "kowalski@example.test",
+        "timezone": "Europe/Paris"})
+    assert created.status_code == 201, created.get_json()
+    return created.get_json()["enrollment_code"]
+
+
+@pytest.mark.parametrize("password", ["1234567890", "password12", "aaaaaaaaaa", "\x00" * 10, "kowalski2026"])
+def test_enrollment_refuses_a_weak_password_and_keeps_the_code(world, password):
+    code = _new_patient_code(world)
+    refused = world.client.post("/api/v1/auth/enroll", json={"enrollment_code": code, "password": password})
+    assert refused.status_code == 422 and list(refused.get_json()["errors"]) == ["password"]
+    accepted = world.client.post("/api/v1/auth/enroll", json={"enrollment_code": code,
+                                                              "password": "correct-horse-battery"})
+    assert accepted.status_code == 200
+
+
+@pytest.mark.parametrize("password", ["\x00" * 10, "pass\x00word-long", "\ud800", "abc\udfffdefghijk"])
+def test_sign_in_with_nul_or_a_lone_surrogate_is_bad_input(world, password):
+    answer = world.client.post(LOGIN, json={"email": world.nurse, "password": password})
+    assert answer.status_code == 422 and list(answer.get_json()["errors"]) == ["password"]
+
+
+def test_a_lone_surrogate_in_raw_json_is_bad_input_not_a_crash(world):
+    body = '{"email": "%s", "password": "\\ud800\\ud800"}' % world.nurse
+    answer = world.client.post(LOGIN, data=body, content_type="application/json")
+    assert answer.status_code == 422 and list(answer.get_json()["errors"]) == ["password"]
+
+
+def test_the_create_user_command_refuses_a_weak_password(app):
+    runner = app.test_cli_runner()
+    args = ["create-user", "--email", "boss@clinic.test", "--role", "admin", "--clinic", "C", "--password-stdin"]
+    refused = runner.invoke(args=args, input="password12\n")
+    assert refused.exit_code != 0 and "too common" in refused.output
+    created = runner.invoke(args=args, input="correct-horse-battery\n")
+    assert created.exit_code == 0, created.output
