@@ -95,7 +95,6 @@ def load() -> dict:
         "OPENAPI_SWAGGER_UI_PATH": "/docs",
         # Served by this app from the swagger-ui-bundle package, so the docs page works offline.
         "OPENAPI_SWAGGER_UI_URL": os.environ.get("SWAGGER_UI_URL", "/api/v1/docs/assets/"),
-        "OPENAPI_RAPIDOC_PATH": "/rapidoc",
-        "OPENAPI_RAPIDOC_URL": "https://unpkg.com/rapidoc/dist/rapidoc-min.js",
+        # No RapiDoc page: it loaded an unpinned script from a CDN. Swagger UI above is served from this app.
         "JSON_SORT_KEYS": False,
     }

@@ -154,3 +154,89 @@ def test_the_create_user_command_refuses_a_weak_password(app):
     assert refused.exit_code != 0 and "too common" in refused.output
     created = runner.invoke(args=args, input="correct-horse-battery\n")
     assert created.exit_code == 0, created.output
+
+
+# Finding 12: headers ---------------------------------------------------------------------------------------
+
+FRAME_AND_SNIFF = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"}
+
+
+def _has_base_headers(response) -> bool:
+    csp = response.headers.get("Content-Security-Policy", "")
+    return all(response.headers.get(k) == v for k, v in FRAME_AND_SNIFF.items()) and "frame-ancestors 'none'" in csp
+
+
+def test_every_response_carries_the_security_headers_and_patient_data_is_not_cached(world):
+    nurse = world.as_nurse
+    responses = {
+        "trial": nurse.get(f"/trials/{world.trial_id}"), "list": nurse.get("/trials"),
+        "csv": nurse.get(f"/trials/{world.trial_id}/entries.csv"), "missing": nurse.get("/trials/999999"),
+        "anonymous": world.client.get("/api/v1/trials"), "bad login": world.client.post(LOGIN, json={}),
+        "wrong method": world.client.put("/api/v1/auth/login"), "no route": world.client.get("/nowhere"),
+        "health": world.client.get("/api/v1/healthz"),
+    }
+    for name, response in responses.items():
+        assert _has_base_headers(response), name
+        assert response.headers["Cache-Control"] == "no-store", name
+    assert responses["trial"].headers["Content-Security-Policy"].startswith("default-src 'none'")
+
+
+def test_the_docs_page_has_no_inline_script_and_loads_its_assets_from_the_app(client):
+    from html.parser import HTMLParser
+
+    page = client.get("/api/v1/docs")
+    assert page.status_code == 200 and _has_base_headers(page)
+    csp = dict(part.strip().split(" ", 1) for part in page.headers["Content-Security-Policy"].split(";"))
+    assert csp["script-src"] == "'self'" and "unsafe" not in csp["script-src"] and csp["default-src"] == "'none'"
+
+    class Assets(HTMLParser):
+        scripts, inline, links = [], [], []
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "script":
+                (self.scripts if attrs.get("src") else self.inline).append(attrs.get("src"))
+            if tag == "link":
+                self.links.append(attrs["href"])
+
+    parser = Assets()
+    parser.feed(page.get_data(as_text=True))
+    assert not parser.inline and len(parser.scripts) == 3 and parser.links
+    for url in parser.scripts + parser.links:
+        assert url.startswith("/"), url  # served by this app, nothing from a CDN
+        asset = client.get(url)
+        assert asset.status_code == 200 and asset.headers["X-Content-Type-Options"] == "nosniff", url
+        assert "no-store" not in asset.headers.get("Cache-Control", ""), url
+    init = client.get(parser.scripts[-1]).get_data(as_text=True)
+    assert "SwaggerUIBundle(" in init and "specUrl" in init
+    assert 'data-spec-url="/api/v1/openapi.json"' in page.get_data(as_text=True)
+    spec = client.get("/api/v1/openapi.json")
+    assert spec.status_code == 200 and "no-store" not in spec.headers.get("Cache-Control", "")
+
+
+def test_rapidoc_is_gone_and_no_docs_setting_points_outside_the_app(app, client):
+    assert client.get("/api/v1/rapidoc").status_code == 404
+    outside = {k: v for k, v in app.config.items() if k.startswith("OPENAPI_") and "://" in str(v)}
+    assert outside == {}
+
+
+def test_a_blueprint_can_set_its_own_policy_over_the_defaults():
+    from flask import Flask
+
+    from api import http_headers
+
+    app = Flask("console")
+    http_headers.register(app)
+
+    @app.after_request
+    def console_policy(response):  # registered after: Flask runs it first, as it does a blueprint's
+        return http_headers.apply(response, {"Content-Security-Policy": "default-src 'self'"})
+
+    @app.route("/page")
+    def page():
+        return "<p>hello</p>"
+
+    response = app.test_client().get("/page")
+    assert response.headers["Content-Security-Policy"] == "default-src 'self'"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert response.headers["X-Frame-Options"] == "DENY" and response.headers["Cache-Control"] == "no-store"
