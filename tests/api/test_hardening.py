@@ -11,7 +11,6 @@ from api.exports.csv import _cell
 
 from ..conftest import entry
 
-
 # Finding 13: CSV injection ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("value", [
@@ -142,7 +141,7 @@ def test_sign_in_with_nul_or_a_lone_surrogate_is_bad_input(world, password):
 
 
 def test_a_lone_surrogate_in_raw_json_is_bad_input_not_a_crash(world):
-    body = '{"email": "%s", "password": "\\ud800\\ud800"}' % world.nurse
+    body = '{"email": "' + world.nurse + '", "password": "\\ud800\\ud800"}'
     answer = world.client.post(LOGIN, data=body, content_type="application/json")
     assert answer.status_code == 422 and list(answer.get_json()["errors"]) == ["password"]
 
@@ -240,3 +239,149 @@ def test_a_blueprint_can_set_its_own_policy_over_the_defaults():
     assert response.headers["Content-Security-Policy"] == "default-src 'self'"
     assert response.headers["Referrer-Policy"] == "same-origin"
     assert response.headers["X-Frame-Options"] == "DENY" and response.headers["Cache-Control"] == "no-store"
+
+
+# Finding 11: webhooks reach public addresses only -----------------------------------------------------------
+
+REFUSED_HOOKS = [
+    "https://100.100.100.200/", "https://100.64.0.1/", "https://169.254.169.254/latest/", "https://10.1.2.3/",
+    "https://127.0.0.1/", "https://0.0.0.0/", "https://224.0.0.1/", "https://198.18.0.1/",
+    "https://[2002:7f00:1::]/",  # 6to4 of 127.0.0.1
+    "https://[2002:a00:1::]/",  # 6to4 of 10.0.0.1
+    "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",  # Teredo
+    "https://[::ffff:10.0.0.1]/", "https://[::ffff:127.0.0.1]/", "https://[::ffff:100.100.100.200]/",
+    "https://[64:ff9b::a9fe:a9fe]/",  # NAT64 of 169.254.169.254
+    "https://[::7f00:1]/",  # IPv4-compatible 127.0.0.1
+    "https://[::1]/", "https://[fe80::1]/", "https://[fd00:ec2::254]/", "https://[ff0e::1]/",
+]
+
+
+@pytest.mark.parametrize("url", REFUSED_HOOKS)
+def test_webhooks_to_non_public_addresses_are_refused(world, url):
+    answer = world.as_admin.post("/webhooks", json={"url": url})
+    assert answer.status_code == 422 and list(answer.get_json()["errors"]) == ["url"], answer.get_json()
+
+
+@pytest.mark.parametrize("url", ["https://8.8.8.8/hook", "https://[2606:4700::1111]/hook",
+                                 "https://[2002:808:808::]/hook"])
+def test_webhooks_to_public_addresses_are_accepted(world, url):
+    assert world.as_admin.post("/webhooks", json={"url": url}).status_code == 201
+
+
+class Listener:
+    """A local HTTP server: records requests, answers `status` (with `location`), counts TCP connections."""
+
+    def __init__(self, status: int = 200, location: str | None = None):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        requests, connections = self.requests, self.connections = [], []
+
+        class Handler(BaseHTTPRequestHandler):
+            def setup(self):
+                connections.append(self.client_address)
+                super().setup()
+
+            def do_POST(self):  # noqa: N802 (http.server's name)
+                requests.append((dict(self.headers), self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(status)
+                if location:
+                    self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_port
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def listener():
+    started = []
+
+    def start(**kwargs) -> Listener:
+        started.append(Listener(**kwargs))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.close()
+
+
+def _alert_webhook_deliveries(world, app) -> list:
+    from api.extensions import db
+    from api.models import Notification
+
+    from ..conftest import drain
+
+    assert world.as_patient.post(f"/trials/{world.trial_id}/entries",
+                                 json=entry(symptoms=["clear_fluid_leak"])).status_code == 201
+    drain(app)
+    with app.app_context():
+        rows = db.session.query(Notification).filter_by(channel="webhook").all()
+        db.session.expunge_all()
+        return rows
+
+
+def test_a_name_that_resolves_to_a_private_address_at_delivery_reaches_nothing(world, app, listener, monkeypatch):
+    import socket
+
+    target = listener()
+    real = socket.getaddrinfo
+    answers = {"hooks.clinic.test": "93.184.215.14"}  # public when the admin registers it...
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: real(answers.get(host, host), *a, **k))
+    url = f"https://hooks.clinic.test:{target.port}/hook"
+    assert world.as_admin.post("/webhooks", json={"url": url}).status_code == 201
+    answers["hooks.clinic.test"] = "127.0.0.1"  # ...and loopback when the delivery connects (DNS rebinding)
+    [delivery] = _alert_webhook_deliveries(world, app)
+    assert delivery.state == "failed" and delivery.last_error == (
+        "webhook address refused: Only publicly routable addresses may receive webhooks.")
+    assert target.connections == []  # not even a TCP connection
+
+
+def test_the_delivery_connection_refuses_private_peers_unless_allowed(listener):
+    from api.channels.webhook import AddressRefused, checked_session
+
+    target = listener()
+    with pytest.raises(AddressRefused), checked_session(allow_private=False) as session:
+        session.post(f"http://localhost:{target.port}/hook", data=b"{}", timeout=5)
+    assert target.connections == []
+    with checked_session(allow_private=True) as session:
+        assert session.post(f"http://localhost:{target.port}/hook", data=b"{}", timeout=5).status_code == 200
+
+
+def test_a_failed_connection_does_not_tell_what_listens_where(world, app, listener, monkeypatch):
+    import socket
+
+    with socket.socket() as probe:  # a port that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE", True)
+    assert world.as_admin.post("/webhooks", json={"url": f"http://127.0.0.1:{closed_port}/hook"}).status_code == 201
+    [delivery] = _alert_webhook_deliveries(world, app)
+    assert delivery.state == "pending" and delivery.last_error == "webhook: the endpoint could not be reached"
+
+
+def test_redirects_are_not_followed(world, app, listener, monkeypatch):
+    inner = listener()
+    outer = listener(status=307, location=f"http://127.0.0.1:{inner.port}/internal")
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE", True)
+    assert world.as_admin.post("/webhooks", json={"url": f"http://127.0.0.1:{outer.port}/hook"}).status_code == 201
+    [delivery] = _alert_webhook_deliveries(world, app)
+    assert delivery.last_error == "webhook answered 307" and len(outer.requests) == 1 and inner.connections == []
+
+
+def test_an_allowed_webhook_is_delivered_through_the_checked_connection(world, app, listener, monkeypatch):
+    target = listener()
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE", True)
+    assert world.as_admin.post("/webhooks", json={"url": f"http://127.0.0.1:{target.port}/hook"}).status_code == 201
+    [delivery] = _alert_webhook_deliveries(world, app)
+    assert delivery.state == "sent" and len(target.requests) == 1
+    assert target.requests[0][0]["X-TrialDiary-Delivery"] == delivery.delivery_id
