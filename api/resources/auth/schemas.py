@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from ...services.passwords import MAX_LENGTH, malformed_for_sign_in, password_problem
+from ...services.passwords import MAX_LENGTH, MIN_LENGTH, malformed_for_sign_in, password_problem
 
 
 def _settable(password: str) -> None:
@@ -17,7 +17,10 @@ def _not_malformed(password: str) -> None:
 
 def new_password() -> fields.String:
     """A password being set: the policy of services.passwords (the email-specific part runs where it is known)."""
-    return fields.String(required=True, validate=_settable, load_only=True)
+    return fields.String(required=True, validate=_settable, load_only=True, metadata={
+        "minLength": MIN_LENGTH, "maxLength": MAX_LENGTH,
+        "description": "No control characters; not a common or leaked password, a repeated character, a sequence, "
+                       "a keyboard pattern, the service's name or the email's name (NIST SP 800-63B)."})
 
 
 class LoginIn(Schema):
