@@ -101,10 +101,11 @@ def test_the_email_name_is_not_a_password():
     assert password_problem("nina-loves-long-hikes", email="nina@clinic.test") is None
 
 
-@pytest.mark.parametrize("password", ["1234567890", "password12", "aaaaaaaaaa", "\x00" * 10, "\ud800" * 10])
-def test_a_new_staff_account_refuses_a_weak_password(world, password):
-    answer = world.as_admin.post("/users", json={"email": "new@clinic.test", "role": "nurse", "password": password})
-    assert answer.status_code == 422 and list(answer.get_json()["errors"]) == ["password"]
+def test_a_new_staff_account_refuses_a_weak_password(world):
+    admin = world.as_admin
+    for password in ["1234567890", "password12", "aaaaaaaaaa", "\x00" * 10, "\ud800" * 10]:
+        answer = admin.post("/users", json={"email": "new@clinic.test", "role": "nurse", "password": password})
+        assert answer.status_code == 422 and list(answer.get_json()["errors"]) == ["password"], password
 
 
 def test_a_new_staff_account_refuses_its_email_name_as_password(world):
@@ -124,20 +125,20 @@ def _new_patient_code(world) -> str:
     return created.get_json()["enrollment_code"]
 
 
-@pytest.mark.parametrize("password", ["1234567890", "password12", "aaaaaaaaaa", "\x00" * 10, "kowalski2026"])
-def test_enrollment_refuses_a_weak_password_and_keeps_the_code(world, password):
+def test_enrollment_refuses_a_weak_password_and_keeps_the_code(world):
     code = _new_patient_code(world)
-    refused = world.client.post("/api/v1/auth/enroll", json={"enrollment_code": code, "password": password})
-    assert refused.status_code == 422 and list(refused.get_json()["errors"]) == ["password"]
+    for password in ["1234567890", "password12", "aaaaaaaaaa", "\x00" * 10, "kowalski2026"]:
+        refused = world.client.post("/api/v1/auth/enroll", json={"enrollment_code": code, "password": password})
+        assert refused.status_code == 422 and list(refused.get_json()["errors"]) == ["password"], password
     accepted = world.client.post("/api/v1/auth/enroll", json={"enrollment_code": code,
                                                               "password": "correct-horse-battery"})
     assert accepted.status_code == 200
 
 
-@pytest.mark.parametrize("password", ["\x00" * 10, "pass\x00word-long", "\ud800", "abc\udfffdefghijk"])
-def test_sign_in_with_nul_or_a_lone_surrogate_is_bad_input(world, password):
-    answer = world.client.post(LOGIN, json={"email": world.nurse, "password": password})
-    assert answer.status_code == 422 and list(answer.get_json()["errors"]) == ["password"]
+def test_sign_in_with_nul_or_a_lone_surrogate_is_bad_input(world):
+    for password in ["\x00" * 10, "pass\x00word-long", "\ud800", "abc\udfffdefghijk"]:
+        answer = world.client.post(LOGIN, json={"email": world.nurse, "password": password})
+        assert answer.status_code == 422 and list(answer.get_json()["errors"]) == ["password"], password
 
 
 def test_a_lone_surrogate_in_raw_json_is_bad_input_not_a_crash(world):
@@ -256,16 +257,13 @@ REFUSED_HOOKS = [
 ]
 
 
-@pytest.mark.parametrize("url", REFUSED_HOOKS)
-def test_webhooks_to_non_public_addresses_are_refused(world, url):
-    answer = world.as_admin.post("/webhooks", json={"url": url})
-    assert answer.status_code == 422 and list(answer.get_json()["errors"]) == ["url"], answer.get_json()
-
-
-@pytest.mark.parametrize("url", ["https://8.8.8.8/hook", "https://[2606:4700::1111]/hook",
-                                 "https://[2002:808:808::]/hook"])
-def test_webhooks_to_public_addresses_are_accepted(world, url):
-    assert world.as_admin.post("/webhooks", json={"url": url}).status_code == 201
+def test_webhooks_to_non_public_addresses_are_refused_and_public_ones_accepted(world):
+    admin = world.as_admin
+    for url in REFUSED_HOOKS:
+        answer = admin.post("/webhooks", json={"url": url})
+        assert answer.status_code == 422 and list(answer.get_json()["errors"]) == ["url"], url
+    for url in ["https://8.8.8.8/hook", "https://[2606:4700::1111]/hook", "https://[2002:808:808::]/hook"]:
+        assert admin.post("/webhooks", json={"url": url}).status_code == 201, url
 
 
 class Listener:
