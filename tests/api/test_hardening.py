@@ -383,3 +383,12 @@ def test_an_allowed_webhook_is_delivered_through_the_checked_connection(world, a
     [delivery] = _alert_webhook_deliveries(world, app)
     assert delivery.state == "sent" and len(target.requests) == 1
     assert target.requests[0][0]["X-TrialDiary-Delivery"] == delivery.delivery_id
+
+
+def test_an_ipv6_subscriber_is_one_address_for_the_limits(world, app, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_LIMIT_PER_ACCOUNT_ADDRESS", "2 per 15 minutes")
+    hopping = [{"REMOTE_ADDR": f"2001:db8:7:9::{n:x}"} for n in range(1, 4)]  # one /64, three addresses
+    assert [_login(world.client, world.nurse, "wrong-guess-1", where).status_code for where in hopping] == [
+        401, 401, 429]
+    assert _login(world.client, world.nurse, "correct-horse-battery", {"REMOTE_ADDR": "2001:db8:7:a::1"}
+                  ).status_code == 200  # the next /64 is someone else

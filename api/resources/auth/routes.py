@@ -1,6 +1,7 @@
 """Sign-in, refresh, logout, enrollment."""
 
 import hashlib
+import ipaddress
 
 from flask import current_app, request
 from flask.views import MethodView
@@ -14,6 +15,20 @@ from .schemas import EnrollIn, LoginIn, TokensOut
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Tokens for staff and patients.")
 
 
+def client_network() -> str:
+    """The caller's address; for IPv6 its /64, which one subscriber holds whole (one address each would be no limit)."""
+    address = get_remote_address()
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        if ip.ipv4_mapped:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
 def _account_address_key() -> str:
     """The (account, address) pair: a stranger's wrong guesses never count against the owner's own address."""
     try:
@@ -21,7 +36,7 @@ def _account_address_key() -> str:
     except (ValueError, RecursionError):  # the schema answers it; the limiter takes any exception for an outage
         body = None
     email = str(body.get("email", "")).strip().lower() if isinstance(body, dict) else ""
-    pair = f"{email}\n{get_remote_address()}"
+    pair = f"{email}\n{client_network()}"
     return "login-account-address:" + hashlib.sha256(pair.encode(errors="surrogatepass")).hexdigest()
 
 
@@ -37,7 +52,7 @@ def failures_limited(setting: str, key_func, scope: str):
 
 @blp.route("/login")
 class Login(MethodView):
-    decorators = [failures_limited("LOGIN_LIMIT_PER_ADDRESS", get_remote_address, "login-address"),
+    decorators = [failures_limited("LOGIN_LIMIT_PER_ADDRESS", client_network, "login-address"),
                   failures_limited("LOGIN_LIMIT_PER_ACCOUNT_ADDRESS", _account_address_key, "login-account-address")]
 
     @blp.doc(security=[])
@@ -69,7 +84,7 @@ class Logout(MethodView):
 
 @blp.route("/enroll")
 class Enroll(MethodView):
-    decorators = [failures_limited("LOGIN_LIMIT_PER_ADDRESS", get_remote_address, "enroll-address")]
+    decorators = [failures_limited("LOGIN_LIMIT_PER_ADDRESS", client_network, "enroll-address")]
 
     @blp.doc(security=[])
     @blp.arguments(EnrollIn)
