@@ -254,6 +254,7 @@ REFUSED_HOOKS = [
     "https://[64:ff9b::a9fe:a9fe]/",  # NAT64 of 169.254.169.254
     "https://[::7f00:1]/",  # IPv4-compatible 127.0.0.1
     "https://[::1]/", "https://[fe80::1]/", "https://[fd00:ec2::254]/", "https://[ff0e::1]/",
+    "https://8.8.8.8:99999/", "https://[1::2::3]/",
 ]
 
 
