@@ -30,7 +30,11 @@ class ApiProcess:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{self.port}", "wsgi:app"],
             cwd=ROOT, env={**os.environ, **env}, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
-        wait_for(self._answers, 60, message="the API process")
+        try:
+            wait_for(self._answers, 60, message="the API process")
+        except BaseException:
+            self.stop()
+            raise
 
     def _answers(self) -> bool:
         if self.process.poll() is not None:
@@ -48,8 +52,9 @@ class ApiProcess:
                              timeout=30).status_code
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(20)
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(20)
 
 
 def test_sign_in_works_while_the_limiters_redis_is_down_and_limits_come_back_after(pg, pg_url, tmp_path):
