@@ -10,7 +10,7 @@ from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SessionInterface
 
 from . import config as settings
-from . import errors, logs
+from . import errors, http_headers, logs
 from .extensions import Api, db, jwt, limiter
 from .extensions.database import ping_idle_connections, tune_sqlite
 from .resources.fields import IdConverter
@@ -71,6 +71,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     api = Api(app)
     errors.register(app)
+    http_headers.register(app)
 
     from . import auth_tokens, resources
     from .extensions.celery import init_celery

@@ -10,7 +10,7 @@ from flask import Flask
 from .config import ROOT
 from .errors import DomainError
 from .models.clinic import STAFF_ROLES
-from .services.passwords import MIN_LENGTH
+from .services.passwords import password_problem
 
 
 def migrate_database(url: str) -> None:
@@ -41,8 +41,8 @@ def register(app: Flask) -> None:
         from .services.users import bootstrap_user
 
         password = sys.stdin.readline().rstrip("\n")
-        if len(password) < MIN_LENGTH:
-            raise click.UsageError(f"The password must have at least {MIN_LENGTH} characters.")
+        if problem := password_problem(password, email=email):
+            raise click.UsageError(f"The password is not allowed: {problem}")
         try:
             user = bootstrap_user(clinic_name=clinic_name, email=email, role=role, password=password)
         except DomainError as exc:

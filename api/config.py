@@ -53,7 +53,16 @@ def load() -> dict:
         "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=int(os.environ.get("REFRESH_TOKEN_DAYS", "30"))),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _flag("RATELIMIT_ENABLED", True),
-        "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes"),
+        # While the limiter's storage (Redis) is down, count in this process's memory instead of answering 500,
+        # and go back to the storage when it answers again (Flask-Limiter logs one warning per outage). An error
+        # while counting a failure after the answer was computed is logged, never turned into a 500.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": _flag("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True),
+        "RATELIMIT_SWALLOW_ERRORS": _flag("RATELIMIT_SWALLOW_ERRORS", True),
+        # A Redis that does not answer (rather than refusing) must not hold a sign-in for the OS's TCP timeout.
+        "RATELIMIT_STORAGE_TIMEOUT_SECONDS": float(os.environ.get("RATELIMIT_STORAGE_TIMEOUT_SECONDS", "1")),
+        # Failed sign-ins per (account, address) pair and per address: never per account alone, so that nobody can
+        # lock another person out (issue 10, finding 9).
+        "LOGIN_LIMIT_PER_ACCOUNT_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT_ADDRESS", "10 per 15 minutes"),
         "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "50 per 15 minutes"),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_BODY_BYTES", str(4 * 1024 * 1024))),
         "CLOCK_SKEW_SECONDS": int(os.environ.get("CLOCK_SKEW_SECONDS", "300")),
@@ -93,7 +102,6 @@ def load() -> dict:
         "OPENAPI_SWAGGER_UI_PATH": "/docs",
         # Served by this app from the swagger-ui-bundle package, so the docs page works offline.
         "OPENAPI_SWAGGER_UI_URL": os.environ.get("SWAGGER_UI_URL", "/api/v1/docs/assets/"),
-        "OPENAPI_RAPIDOC_PATH": "/rapidoc",
-        "OPENAPI_RAPIDOC_URL": "https://unpkg.com/rapidoc/dist/rapidoc-min.js",
+        # No RapiDoc page: it loaded an unpinned script from a CDN. Swagger UI above is served from this app.
         "JSON_SORT_KEYS": False,
     }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import unicodedata
 
 from . import TrialRecord
 
@@ -37,16 +39,30 @@ def _plain(value) -> str:
 
 
 def _cell(value) -> str:
-    """Text that a spreadsheet would run as a formula is quoted (CSV injection)."""
+    """Text that a spreadsheet could run as a formula is quoted (CSV injection).
+
+    Spreadsheets skip leading whitespace (any Unicode space, NBSP included) and invisible characters before
+    deciding that a cell is a formula, and read "-Infinity", "+nan" or "-1_0" as something other than text,
+    so only plain decimal numbers may start with "-" or "+"; every other value whose first visible
+    character is = + - @ (or that starts with a tab or line break) gets a leading apostrophe.
+    """
     if value is None:
         return ""
     text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _number(text) else text
+    if _PLAIN_NUMBER.fullmatch(text):
+        return text
+    if text[:1] in _LINE_CONTROL or _first_visible(text) in _FORMULA_START:
+        return "'" + text
+    return text
 
 
-def _number(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
+def _first_visible(text: str) -> str:
+    for ch in text:
+        if not (ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zs", "Zl", "Zp")):
+            return ch
+    return ""
+
+
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
+_FORMULA_START = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")  # and their full-width forms
+_LINE_CONTROL = ("\t", "\r", "\n")

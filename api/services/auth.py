@@ -11,13 +11,13 @@ from flask_jwt_extended import create_access_token, create_refresh_token, decode
 from sqlalchemy import select, update
 
 from ..clock import now
-from ..errors import Unauthorized
+from ..errors import Invalid, Unauthorized
 from ..extensions import db
 from ..extensions.database import get_locked
 from ..models import AuthSession, EnrollmentCode, Patient, User
 from . import audit
 from .notifications import account_reenrolled
-from .passwords import hash_password, verify
+from .passwords import hash_password, password_problem, verify
 
 BAD_CREDENTIALS = "Email or password is not correct."
 BAD_CODE = "The enrollment code is not valid or has expired."
@@ -77,6 +77,9 @@ def enroll(*, enrollment_code: str, password: str) -> Tokens:
     if code is None or code.used_at is not None or code.expires_at <= now():
         raise Unauthorized(BAD_CODE)
     patient = db.session.get(Patient, code.patient_id)
+    if problem := password_problem(password, email=patient.user.email):
+        db.session.rollback()  # the code stays usable
+        raise Invalid("The password is not allowed.", errors={"password": [problem]})
     moment = now()
     reenrolled = patient.user.password_hash is not None
     audit.record("patient.reenroll" if reenrolled else "patient.enroll", patient_id=patient.id,

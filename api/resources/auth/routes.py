@@ -1,6 +1,7 @@
 """Sign-in, refresh, logout, enrollment."""
 
 import hashlib
+import ipaddress
 
 from flask import current_app, request
 from flask.views import MethodView
@@ -14,14 +15,34 @@ from .schemas import EnrollIn, LoginIn, TokensOut
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Tokens for staff and patients.")
 
 
-def _account_key() -> str:
-    body = request.get_json(silent=True)
+def client_network() -> str:
+    """The caller's address; for IPv6 its /64, which one subscriber holds whole (one address each would be no limit)."""
+    address = get_remote_address()
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        if ip.ipv4_mapped:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
+def _account_address_key() -> str:
+    """The (account, address) pair: a stranger's wrong guesses never count against the owner's own address."""
+    try:
+        body = request.get_json(silent=True)
+    except (ValueError, RecursionError):  # the schema answers it; the limiter takes any exception for an outage
+        body = None
     email = str(body.get("email", "")).strip().lower() if isinstance(body, dict) else ""
-    return "login-account:" + hashlib.sha256(email.encode()).hexdigest()
+    pair = f"{email}\n{client_network()}"
+    return "login-account-address:" + hashlib.sha256(pair.encode(errors="surrogatepass")).hexdigest()
 
 
 def _failed(response) -> bool:
-    return response.status_code in (401, 422)
+    """Only a real failed attempt (a wrong password or code) counts; bad input (422) never reached a check."""
+    return response.status_code == 401
 
 
 def failures_limited(setting: str, key_func, scope: str):
@@ -31,8 +52,8 @@ def failures_limited(setting: str, key_func, scope: str):
 
 @blp.route("/login")
 class Login(MethodView):
-    decorators = [failures_limited("LOGIN_LIMIT_PER_ADDRESS", get_remote_address, "login-address"),
-                  failures_limited("LOGIN_LIMIT_PER_ACCOUNT", _account_key, "login-account")]
+    decorators = [failures_limited("LOGIN_LIMIT_PER_ADDRESS", client_network, "login-address"),
+                  failures_limited("LOGIN_LIMIT_PER_ACCOUNT_ADDRESS", _account_address_key, "login-account-address")]
 
     @blp.doc(security=[])
     @blp.arguments(LoginIn)
@@ -63,7 +84,7 @@ class Logout(MethodView):
 
 @blp.route("/enroll")
 class Enroll(MethodView):
-    decorators = [failures_limited("LOGIN_LIMIT_PER_ADDRESS", get_remote_address, "enroll-address")]
+    decorators = [failures_limited("LOGIN_LIMIT_PER_ADDRESS", client_network, "enroll-address")]
 
     @blp.doc(security=[])
     @blp.arguments(EnrollIn)

@@ -1,16 +1,22 @@
 """Staff account payloads."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ...models.clinic import STAFF_ROLES
-from ...services.passwords import MIN_LENGTH
+from ...services.passwords import password_problem
+from ..auth.schemas import new_password
 
 
 class UserIn(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     role = fields.String(required=True, validate=validate.OneOf(STAFF_ROLES))
-    password = fields.String(required=True, validate=validate.Length(min=MIN_LENGTH, max=1024), load_only=True)
+    password = new_password()
     display_name = fields.String(validate=validate.Length(min=1, max=200))
+
+    @validates_schema
+    def _password_is_not_the_email(self, data, **kwargs):
+        if problem := password_problem(data["password"], email=data["email"]):
+            raise ValidationError(problem, field_name="password")
 
 
 class UserOut(Schema):
