@@ -259,18 +259,20 @@ def _webhooks(cause: str, trial: Trial, kind: str, subject: str, body: str, data
 
 def _add(key: str, trial: Trial, cause: str, channel: str, recipient: int | None, destination: str,
          subject: str, body: str, data: dict[str, Any], *, alert_id=None, trial_id: Any = "trial") -> int:
-    """One notification row, unless its key exists already (then nothing: it is not sent twice)."""
+    """One notification row, unless its key exists already (then nothing: it is not sent twice). Returns the
+    rows written, counted from RETURNING: psycopg reports no rowcount (-1) for this insert on PostgreSQL."""
     moment = now()
-    return db.session.execute(_insert_notification(), dict(
+    return len(db.session.execute(_insert_notification(), dict(
         key=key, clinic_id=trial.clinic_id, trial_id=trial.id if trial_id == "trial" else trial_id, cause=cause,
         alert_id=alert_id, channel=channel, recipient_user_id=recipient, destination=destination, subject=subject,
         body=body, data=data, state="pending", attempts=0, next_attempt_at=moment, created_at=moment,
-    )).rowcount or 0
+    )).all())
 
 
 @dialect_statement
 def _insert_notification(insert):
-    return insert(Notification.__table__).on_conflict_do_nothing(index_elements=["key"])
+    return insert(Notification.__table__).on_conflict_do_nothing(index_elements=["key"]).returning(
+        Notification.__table__.c.id)
 
 
 def _trial_link(trial: Trial) -> str:
