@@ -17,6 +17,7 @@ import ipaddress
 import json
 import secrets
 import socket
+import ssl
 import threading
 import time
 import uuid
@@ -189,6 +190,7 @@ class ApnsServer:
         self.config.certfile, self.config.keyfile = str(cert_file), str(tls_key_file)
         self.config.alpn_protocols = ["h2"]  # APNs speaks HTTP/2 only
         self.config.errorlog = None
+        self.config.graceful_timeout = 0.2  # the clients keep their connection open: do not wait for them
         self.lock = threading.Lock()
         self.received: list[dict] = []  # accepted pushes: {"token", "headers", "payload", "raw", "claims"}
         self.answers: list[tuple[int, str]] = []  # (status, reason) of every request, in order
@@ -215,10 +217,14 @@ class ApnsServer:
         self.thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
         self.thread.start()
         ready.wait(10)
+        probe = ssl.create_default_context(cafile=str(self.ca_file))
+        probe.set_alpn_protocols(["h2"])
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+            try:  # a whole TLS handshake, so that the server is not left waiting for one
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as raw:
+                    with probe.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                        assert tls.selected_alpn_protocol() == "h2"
                 return self
             except OSError:
                 time.sleep(0.05)

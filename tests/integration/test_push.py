@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import delete, select
 
+from api.channels.push import close_providers
 from api.extensions import db
 from api.models import Device, Notification, Trial
 from api.services import notifications as service
@@ -31,6 +32,7 @@ NOTE = "cannot feel my toes since the dressing change"
 def servers(tmp_path):
     fcm, apns = FcmServer(tmp_path).start(), ApnsServer(tmp_path).start()
     yield fcm, apns
+    close_providers()  # this process's connections: the servers then stop at once
     fcm.stop()
     apns.stop()
 
@@ -106,7 +108,8 @@ def _assert_no_patient_data(raw: bytes, people: dict) -> None:
         assert value not in text, value
 
 
-def test_a_reminder_and_an_alert_reach_fcm_and_apns_from_a_real_worker(pg, workers, client_of, servers, tmp_path):
+def test_a_reminder_and_an_alert_reach_fcm_and_apns_from_a_real_worker(servers, pg, workers, client_of, tmp_path):
+    # `servers` first: they stop after the worker, which holds a connection to each
     fcm, apns = servers
     people = _patient_with_phones(pg, client_of)
     workers.start(**push_settings(fcm, apns), NOTIFICATION_RETRY_BASE_SECONDS="1", NOTIFICATION_LEASE_SECONDS="4")

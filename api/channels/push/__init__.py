@@ -24,7 +24,7 @@ from flask import current_app
 
 from ...extensions import db
 from .. import DeliveryError
-from .base import WIRE_FIELDS, Push, TokenRejected
+from .base import WIRE_FIELDS, Push, TokenRejected, close_providers
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ for _name in ("httpx", "httpcore", "h2", "hpack", "google.auth"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
 PROVIDERS = ("development", "fcm", "apns", "native")
+__all__ = ["PROVIDERS", "close_providers", "provider_for", "send"]
 PLATFORMS = {"android", "ios"}
 
 

@@ -8,9 +8,7 @@ speaks HTTP/2 only here (APNs has no HTTP/1.1), over one kept-alive connection p
 
 from __future__ import annotations
 
-import functools
 import logging
-import os
 import ssl
 import threading
 import time
@@ -23,28 +21,21 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from .. import DeliveryError
-from .base import Push, TokenRejected, reason_code
+from .base import Push, TokenRejected, cached_provider, reason_code
 
 log = logging.getLogger(__name__)
 TOKEN_LIFETIME_SECONDS = 50 * 60
 
 
 def provider(config) -> ApnsProvider:
-    # Keyed by process too: a connection made before a fork must not be shared by the children.
-    return _provider(os.getpid(), config["APNS_KEY_FILE"], config["APNS_KEY_ID"], config["APNS_TEAM_ID"],
-                     config["APNS_TOPIC"], config["APNS_ENDPOINT"], config["APNS_CA_FILE"],
-                     config["PUSH_TIMEOUT_SECONDS"])
-
-
-@functools.lru_cache(maxsize=4)
-def _provider(pid: int, key_file: str, key_id: str, team_id: str, topic: str, endpoint: str, ca_file: str,
-              timeout: float) -> ApnsProvider:
-    return ApnsProvider(key_file=key_file, key_id=key_id, team_id=team_id, topic=topic, endpoint=endpoint,
-                        ca_file=ca_file, timeout=timeout)
+    names = ("APNS_KEY_FILE", "APNS_KEY_ID", "APNS_TEAM_ID", "APNS_TOPIC", "APNS_ENDPOINT", "APNS_CA_FILE",
+             "PUSH_TIMEOUT_SECONDS")
+    settings = tuple(config[name] for name in names)
+    return cached_provider(("apns", *settings), lambda: ApnsProvider(*settings))
 
 
 class ApnsProvider:
-    def __init__(self, *, key_file: str, key_id: str, team_id: str, topic: str, endpoint: str, ca_file: str,
+    def __init__(self, key_file: str, key_id: str, team_id: str, topic: str, endpoint: str, ca_file: str,
                  timeout: float):
         missing = [name for name, value in (("APNS_KEY_FILE", key_file), ("APNS_KEY_ID", key_id),
                                             ("APNS_TEAM_ID", team_id), ("APNS_TOPIC", topic)) if not value]
@@ -67,6 +58,9 @@ class ApnsProvider:
         self.lock = threading.Lock()
         self._token: str | None = None
         self._signed_at = 0.0
+
+    def close(self) -> None:
+        self.client.close()
 
     def send(self, push: Push) -> None:
         headers = {

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,3 +45,25 @@ def reason_code(value: object) -> str:
     """A provider's error code, safe to log: letters, digits and underscores, at most 40 of them."""
     text = value if isinstance(value, str) else ""
     return "".join(c for c in text if c.isalnum() or c == "_")[:40] or "no reason given"
+
+
+_providers: dict[tuple, Any] = {}
+_providers_lock = threading.Lock()
+
+
+def cached_provider(settings: tuple, make: Callable[[], Any]) -> Any:
+    """One provider per process and settings: it keeps its credentials and connection between pushes. Keyed by
+    process too, so that a connection made before a fork is never shared by the children."""
+    key = (os.getpid(), *settings)
+    with _providers_lock:
+        if key not in _providers:
+            _providers[key] = make()  # a configuration error raises here, and nothing is kept
+        return _providers[key]
+
+
+def close_providers() -> None:
+    """Close every provider's connections (a process shutting down, a test stopping its servers)."""
+    with _providers_lock:
+        for provider in _providers.values():
+            provider.close()
+        _providers.clear()

@@ -8,10 +8,8 @@ per process holds the token and a keep-alive HTTP client.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
-import os
 import threading
 from pathlib import Path
 from urllib.parse import quote
@@ -23,22 +21,17 @@ from google.auth import exceptions as auth_errors
 from google.oauth2 import service_account
 
 from .. import DeliveryError
-from .base import Push, TokenRejected, reason_code
+from .base import Push, TokenRejected, cached_provider, reason_code
 
 log = logging.getLogger(__name__)
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 
 
 def provider(config) -> FcmProvider:
-    # Keyed by process too: a client made before a fork must not share its sockets with the children.
-    return _provider(os.getpid(), config["FCM_SERVICE_ACCOUNT_FILE"], config["FCM_PROJECT_ID"],
-                     config["FCM_ENDPOINT"], config["PUSH_TIMEOUT_SECONDS"])
-
-
-@functools.lru_cache(maxsize=4)
-def _provider(pid: int, service_account_file: str, project_id: str, endpoint: str, timeout: float) -> FcmProvider:
-    return FcmProvider(service_account_file=service_account_file, project_id=project_id, endpoint=endpoint,
-                       timeout=timeout)
+    settings = ("fcm", config["FCM_SERVICE_ACCOUNT_FILE"], config["FCM_PROJECT_ID"], config["FCM_ENDPOINT"],
+                config["PUSH_TIMEOUT_SECONDS"])
+    return cached_provider(settings, lambda: FcmProvider(
+        service_account_file=settings[1], project_id=settings[2], endpoint=settings[3], timeout=settings[4]))
 
 
 class _TokenRequest(google.auth.transport.requests.Request):
@@ -69,6 +62,10 @@ class FcmProvider:
         self.token_request = _TokenRequest(timeout)
         self.client = httpx.Client(http2=True, timeout=timeout)
         self.lock = threading.Lock()
+
+    def close(self) -> None:
+        self.client.close()
+        self.token_request.session.close()
 
     def send(self, push: Push) -> None:
         message = {
