@@ -32,8 +32,3 @@ def register_device(*, user: Actor, platform: str, token: str) -> tuple[Device, 
     db.session.commit()
     return device, True
 
-
-def deactivate(device: Device) -> None:
-    """The push provider reported the token unregistered: no more pushes to it, in the caller's transaction."""
-    if device.active:
-        device.active, device.deactivated_at = False, now()

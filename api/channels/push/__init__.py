@@ -22,6 +22,7 @@ from pathlib import Path
 
 from flask import current_app
 
+from ...clock import now
 from ...extensions import db
 from .. import DeliveryError
 from .base import WIRE_FIELDS, Push, TokenRejected, close_providers
@@ -68,7 +69,6 @@ def provider_for(name: str, platform: str):
 
 def send(notification) -> None:
     from ...models import Device
-    from ...services.devices import deactivate
 
     device = db.session.get(Device, int(notification.destination))
     if device is None or not device.active:
@@ -82,7 +82,8 @@ def send(notification) -> None:
     try:
         provider.send(push)
     except TokenRejected as exc:
-        deactivate(device)  # committed with the failed notification, by the caller
+        # Committed with the failed notification, by the caller; registering the token again reactivates it.
+        device.active, device.deactivated_at = False, now()
         log.warning("push: device %s deactivated, the provider reports its token unregistered (%s)",
                     device.id, exc)
         raise DeliveryError("the device is no longer registered with the push service", permanent=True) from None
