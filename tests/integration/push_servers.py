@@ -60,6 +60,7 @@ class FcmServer:
         self.unregistered: set[str] = set()
         self.malformed: set[str] = set()
         self.failures = 0
+        self.expires_in = 3599  # seconds, as Google's token endpoint answers
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -107,7 +108,7 @@ class FcmServer:
         with self.lock:
             self.grants.append(claims)
             self.issued.add(access_token)
-        return 200, {"access_token": access_token, "expires_in": 3599, "token_type": "Bearer"}
+        return 200, {"access_token": access_token, "expires_in": self.expires_in, "token_type": "Bearer"}
 
     def send(self, path: str, headers, raw: bytes) -> tuple[int, dict]:
         if path != f"/v1/projects/{self.project_id}/messages:send":

@@ -299,3 +299,44 @@ def test_push_payloads_carry_only_the_type_the_trial_and_the_delivery_id(pg, cli
     for raw in (fcm.messages[0]["raw"], apns.received[0]["raw"]):
         _assert_no_patient_data(raw, people)
         assert json.loads(raw)  # well-formed JSON on the wire
+
+
+def _new_day_of_reminders(app) -> None:
+    with app.app_context():
+        db.session.execute(delete(Notification))
+        db.session.commit()
+    assert _remind(app) == 2
+
+
+def test_the_fcm_access_token_is_kept_until_shortly_before_it_expires(pg, client_of, servers):
+    fcm, apns = servers
+    _patient_with_phones(pg, client_of)
+    with configured(pg, push_settings(fcm, apns, PUSH_PROVIDER="fcm")):
+        fcm.expires_in = 3599
+        _new_day_of_reminders(pg)
+        assert set(_deliver_all(pg).values()) == {"sent"}
+        assert len(fcm.grants) == 1  # two messages, one token
+        close_providers()
+        fcm.expires_in = 120  # inside google-auth's refresh margin (3 min 45 s): never reused
+        _new_day_of_reminders(pg)
+        assert set(_deliver_all(pg).values()) == {"sent"}
+        assert len(fcm.grants) == 1 + 2
+
+
+def test_a_revoked_fcm_token_fails_that_push_and_the_next_one_gets_a_new_token(pg, client_of, servers, caplog):
+    fcm, apns = servers
+    _patient_with_phones(pg, client_of)
+    with configured(pg, push_settings(fcm, apns, PUSH_PROVIDER="fcm")):
+        _new_day_of_reminders(pg)
+        assert set(_deliver_all(pg).values()) == {"sent"}  # both with the first token
+        fcm.issued.clear()  # the server forgets it, as after a key was revoked
+        _new_day_of_reminders(pg)
+        with pg.app_context():
+            ids = sorted(n.id for n in db.session.execute(select(Notification).where(
+                Notification.state == "pending")).scalars())
+            assert service.deliver(notification_id=ids[0]) == "failed"
+            assert service.deliver(notification_id=ids[1]) == "sent"
+    failed = next(n for n in _rows(pg) if n.id == ids[0])
+    assert failed.last_error == "FCM refused the credentials (401 UNAUTHENTICATED)"
+    assert len(fcm.grants) == 2 and fcm.answers == [200, 200, 401, 200]
+    assert ANDROID_TOKEN not in caplog.text and IOS_TOKEN not in caplog.text
