@@ -104,4 +104,15 @@ def load() -> dict:
         "OPENAPI_SWAGGER_UI_URL": os.environ.get("SWAGGER_UI_URL", "/api/v1/docs/assets/"),
         # No RapiDoc page: it loaded an unpinned script from a CDN. Swagger UI above is served from this app.
         "JSON_SORT_KEYS": False,
+        # Push providers for real phones (PUSH_PROVIDER above: development, fcm, apns or native)
+        "PUSH_TIMEOUT_SECONDS": float(os.environ.get("PUSH_TIMEOUT_SECONDS", "10")),
+        "FCM_SERVICE_ACCOUNT_FILE": os.environ.get("FCM_SERVICE_ACCOUNT_FILE", ""),
+        "FCM_PROJECT_ID": os.environ.get("FCM_PROJECT_ID", ""),  # empty: the service account's project_id
+        "FCM_ENDPOINT": os.environ.get("FCM_ENDPOINT", "https://fcm.googleapis.com"),
+        "APNS_KEY_FILE": os.environ.get("APNS_KEY_FILE", ""),  # the .p8 signing key from the Apple account
+        "APNS_KEY_ID": os.environ.get("APNS_KEY_ID", ""),
+        "APNS_TEAM_ID": os.environ.get("APNS_TEAM_ID", ""),
+        "APNS_TOPIC": os.environ.get("APNS_TOPIC", ""),  # the app's bundle id
+        "APNS_ENDPOINT": os.environ.get("APNS_ENDPOINT", "https://api.push.apple.com"),
+        "APNS_CA_FILE": os.environ.get("APNS_CA_FILE", ""),  # empty: the system's CAs
     }

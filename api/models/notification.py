@@ -6,7 +6,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..clock import now
@@ -62,6 +62,10 @@ class Webhook(db.Model):
 
 
 class Device(db.Model):
+    """A patient's phone. `active` turns false when the push provider reports its token unregistered (the app
+    was removed, or the token rotated) or another patient registers the same token; registering it again
+    reactivates it. Inactive devices get no pushes."""
+
     __tablename__ = "devices"
     __table_args__ = (UniqueConstraint("user_id", "token"),)
 
@@ -71,6 +75,8 @@ class Device(db.Model):
     token: Mapped[str] = mapped_column(String(4096))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class OutboxMessage(db.Model):

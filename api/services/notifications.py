@@ -53,6 +53,7 @@ def audience(trial: Trial, groups: Iterable[str]) -> list[User]:
 def alert_raised(alert: Alert, trial: Trial) -> None:
     """Tell who must hear of `alert` at its severity now; in the caller's transaction."""
     _notify_staff(alert, trial, IMMEDIATE_AUDIENCE[alert.severity], stage="opened")
+    _notify_patient(alert, trial)
 
 
 def escalate_due_alerts(*, limit: int = 200) -> int:
@@ -120,7 +121,7 @@ def send_evening_reminders() -> int:
         .where(DiaryEntry.trial_id.in_(due), DiaryEntry.voided_at.is_(None)).group_by(DiaryEntry.trial_id)).all())
     devices: dict[int, list[Device]] = {}
     for device in db.session.execute(select(Device).where(
-            Device.user_id.in_({t.patient.user_id for t in due.values()}))).scalars():
+            Device.user_id.in_({t.patient.user_id for t in due.values()}), Device.active.is_(True))).scalars():
         devices.setdefault(device.user_id, []).append(device)
     created = 0
     for trial in due.values():
@@ -212,6 +213,28 @@ def deliver(*, notification_id: int) -> str:
     state = notification.state
     db.session.commit()
     return state
+
+
+# --- the patient's phone, when their own entry raised a serious alert ------------------------------
+
+PATIENT_ALERT_SEVERITIES = ("critical", "high")
+PATIENT_ALERT_TITLE = "Trial Diary"
+PATIENT_ALERT_BODY = "Your care team has been notified. If your symptoms are severe, call emergency services."
+
+
+def _notify_patient(alert: Alert, trial: Trial) -> None:
+    """A push to each of the patient's active phones when an entry of theirs raised a critical or high alert:
+    they learn that someone was told, and what to do meanwhile. It names no symptom (a lock screen is
+    public); once per alert and device, also when a lower alert is raised to high or critical later."""
+    if alert.severity not in PATIENT_ALERT_SEVERITIES or alert.latest_entry_id is None:
+        return
+    patient_user_id = trial.patient.user_id
+    devices = db.session.execute(select(Device.id).where(Device.user_id == patient_user_id,
+                                                         Device.active.is_(True)).order_by(Device.id)).scalars()
+    for device_id in devices:
+        _add(f"alert:{alert.id}:patient:device:{device_id}", trial, "alert", "push", patient_user_id,
+             str(device_id), PATIENT_ALERT_TITLE, PATIENT_ALERT_BODY, {"type": "alert", "trial_id": trial.id},
+             alert_id=alert.id)
 
 
 # --- helpers ---------------------------------------------------------------------------------------
