@@ -89,4 +89,8 @@ def load() -> dict:
         "OPENAPI_RAPIDOC_PATH": "/rapidoc",
         "OPENAPI_RAPIDOC_URL": "https://unpkg.com/rapidoc/dist/rapidoc-min.js",
         "JSON_SORT_KEYS": False,
+        # The clinic console (api/console): its cookie session's idle timeout and longest life.
+        "CONSOLE_IDLE": timedelta(minutes=float(os.environ.get("CONSOLE_IDLE_MINUTES", "15"))),
+        "CONSOLE_SESSION_MAX": timedelta(hours=float(os.environ.get("CONSOLE_SESSION_HOURS", "12"))),
+        "CONSOLE_REFRESH_SECONDS": float(os.environ.get("CONSOLE_REFRESH_SECONDS", "5")),
     }

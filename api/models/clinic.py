@@ -50,5 +50,9 @@ class AuthSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "api" (bearer tokens) or "console" (the clinic console's cookie). A console session also ends after
+    # a spell of inactivity: last_seen_at is when its user last did something.
+    kind: Mapped[str] = mapped_column(String(10), default="api", server_default="api")
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(lazy="joined")
