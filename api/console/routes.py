@@ -35,9 +35,9 @@ from ..resources.webhooks.schemas import WebhookIn
 from ..services import alerts as alert_service
 from ..services import auth, decisions, monitoring, patients, trials, users, webhooks
 from ..services.access import ADMIN, CARE, PHYSICIAN, Actor, console_actor, patient_for, trial_for
-from ..services.diary import replaced_versions
+from ..services.diary import replaced_versions_of
 from ..services.exports import trial_record
-from ..services.notifications import trial_notifications
+from ..services.notifications import notifications_of
 from . import CONTENT_SECURITY_POLICY, bp, csrf, present
 from .present import FormProblems
 
@@ -267,9 +267,9 @@ def _back(default: str) -> str:
 @bp.route("/trials/<int:trial_id>")
 @staff_page(*CARE)
 def trial(user: Actor, trial_id: int):
-    notifications = trial_notifications(user=user, trial_id=trial_id)
-    versions = replaced_versions(user=user, trial_id=trial_id)
-    record = trial_record(user=user, trial_id=trial_id, action="trial.page")
+    record = trial_record(user=user, trial_id=trial_id, action="trial.page")  # checks access, audits the page
+    notifications = notifications_of(record.trial.id, limit=50)
+    versions = replaced_versions_of(record.trial.id)
     return render_template("console/trial.html", user=user, record=record, trial=record.trial,
                            notifications=notifications, versions=versions, decider=_decider(user, record),
                            decisions=DECISIONS, values=request.args)
