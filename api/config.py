@@ -92,5 +92,5 @@ def load() -> dict:
         # The clinic console (api/console): its cookie session's idle timeout and longest life.
         "CONSOLE_IDLE": timedelta(minutes=float(os.environ.get("CONSOLE_IDLE_MINUTES", "15"))),
         "CONSOLE_SESSION_MAX": timedelta(hours=float(os.environ.get("CONSOLE_SESSION_HOURS", "12"))),
-        "CONSOLE_REFRESH_SECONDS": float(os.environ.get("CONSOLE_REFRESH_SECONDS", "5")),
+        "CONSOLE_REFRESH_SECONDS": float(os.environ.get("CONSOLE_REFRESH_SECONDS", "10")),
     }

@@ -118,7 +118,8 @@ def can_see_trial(user: Actor, trial: Trial) -> bool:
 
 def trial_for(user: Actor, trial_id: int, *, action: str, lock: bool = False) -> Trial:
     """The trial if `user` may see it; 404 exactly as for a missing one otherwise. Audited."""
-    trial = db.session.get(Trial, trial_id, with_for_update=lock or None)
+    # FOR UPDATE OF trials: the patient is joined (outer) with the trial, and PostgreSQL refuses to lock that side.
+    trial = db.session.get(Trial, trial_id, with_for_update={"of": Trial} if lock else None)
     audit.record(action, patient_id=trial.patient_id if trial else None, object_type="trial", object_id=trial_id)
     if trial is None or not can_see_trial(user, trial):
         raise NotFound("No such trial.")
