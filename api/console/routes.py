@@ -561,7 +561,8 @@ def webhook_create(user: Actor):
     payload = present.without_empty({"url": present.text(form, "url"),
                                      "description": present.text(form, "description")})
     try:
-        hook = webhooks.register_webhook(admin=user, **present.load(WebhookIn(), payload))
+        data = present.load(WebhookIn(), payload)
+        hook = webhooks.register_webhook(admin=user, url=data["url"], description=data.get("description"))
     except FormProblems as problems:
         return _webhooks_page(user, values=form, errors=problems.errors, message=problems.message, status=422)
     except Invalid as exc:

@@ -228,13 +228,15 @@ def test_admin_creates_and_deactivates_staff_and_manages_webhooks(app, world):
         assert db.session.get(User, new_id).active is False
     app.config["WEBHOOK_ALLOW_PRIVATE"] = True
     try:
+        bare = admin.post("/console/admin/webhooks", {"url": "http://127.0.0.1:9/bare"}, page="/console/admin/webhooks")
+        assert bare.status_code == 201
         hook = admin.post("/console/admin/webhooks", {"url": "http://127.0.0.1:9/hook", "description": "EHR"},
                           page="/console/admin/webhooks")
     finally:
         app.config["WEBHOOK_ALLOW_PRIVATE"] = False
     assert hook.status_code == 201
     with app.app_context():
-        stored = db.session.execute(select(Webhook)).scalar_one()
+        stored = db.session.execute(select(Webhook).where(Webhook.description == "EHR")).scalar_one()
     assert stored.secret in hook.get_data(as_text=True)
     assert stored.secret not in admin.get("/console/admin/webhooks").get_data(as_text=True)  # shown once
     assert admin.post(f"/console/admin/webhooks/{stored.id}/remove", page="/console/admin/webhooks").status_code == 302
