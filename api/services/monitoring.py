@@ -113,9 +113,12 @@ def _open_alerts(trial_ids: list[int]) -> dict[int, dict[str, int]]:
     return counts
 
 
-def _latest_evaluations(trial_ids: list[int]) -> dict[int, Evaluation]:
+def _latest_evaluations(trial_ids: list[int]) -> dict[int, Any]:
+    """Each trial's newest evaluation: only the columns a row shows (not its protocol and criteria documents)."""
     if not trial_ids:
         return {}
     newest = (select(func.max(Evaluation.id)).where(Evaluation.trial_id.in_(trial_ids))
               .group_by(Evaluation.trial_id))
-    return {e.trial_id: e for e in db.session.execute(select(Evaluation).where(Evaluation.id.in_(newest))).scalars()}
+    rows = db.session.execute(select(Evaluation.trial_id, Evaluation.outcome, Evaluation.final, Evaluation.metrics)
+                              .where(Evaluation.id.in_(newest)))
+    return {row.trial_id: row for row in rows}
