@@ -9,8 +9,7 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 import segno
-from flask import (Response, abort, current_app, flash, g, redirect, render_template, request, session,
-                   url_for)
+from flask import Response, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
@@ -293,6 +292,10 @@ def _decider(user: Actor, record) -> dict:
     return {"physicians": physicians, "may": reason is None, "reason": reason}
 
 
+# Opened on its own the charts' SVG is a document: matplotlib's own style element, and nothing else.
+SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+
+
 @bp.route("/trials/<int:trial_id>/charts.svg")
 @staff_page(*CARE)
 def charts(user: Actor, trial_id: int):
@@ -300,8 +303,7 @@ def charts(user: Actor, trial_id: int):
     if b"<script" in svg.lower() or b"javascript:" in svg.lower():  # matplotlib writes none; never serve one
         abort(500)
     response = Response(svg, mimetype="image/svg+xml")
-    # Opened on its own the SVG is a document: its own styles only, nothing else.
-    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+    response.headers["Content-Security-Policy"] = SVG_POLICY
     return response
 
 

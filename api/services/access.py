@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
-
 from datetime import timedelta
+from functools import wraps
 
 from flask import current_app, g
 from flask_jwt_extended import get_jwt, verify_jwt_in_request

@@ -19,7 +19,8 @@ from .passwords import hash_password, verify
 
 BAD_CREDENTIALS = "Email or password is not correct."
 BAD_CODE = "The enrollment code is not valid or has expired."
-PATIENTS_USE_THE_APP = "The clinic console is for the care team. Patients keep their diary in the Trial Diary phone app."
+PATIENTS_USE_THE_APP = ("The clinic console is for the care team. Patients keep their diary in the Trial Diary "
+                        "phone app.")
 
 
 class PatientAccount(Unauthorized):

@@ -11,7 +11,6 @@ from ..models import Decision
 from .access import Actor, trial_for
 from .evaluations import latest_of
 
-
 ONLY_CARE_TEAM_PHYSICIANS = "Only a physician on the trial's care team records its decision."
 
 

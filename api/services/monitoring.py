@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, tuple_
 

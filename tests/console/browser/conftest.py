@@ -50,7 +50,7 @@ def browser():
 
 
 @pytest.fixture
-def server(pg):
+def server(pg):  # noqa: F811  (the fixture imported above)
     """The app (the `pg` one, on its empty PostgreSQL tables) served over HTTP on a free port, in a thread."""
     saved = pg.config["CONSOLE_REFRESH_SECONDS"]
     pg.config["CONSOLE_REFRESH_SECONDS"] = 1  # the pages poll every second: the test waits seconds, not minutes

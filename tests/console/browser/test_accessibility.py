@@ -15,7 +15,6 @@ from api.extensions import db
 from tests import factories
 from tests.conftest import drain, entry
 
-
 pytestmark = pytest.mark.integration
 
 WIDTHS = (1280, 768)
@@ -83,7 +82,8 @@ def test_every_console_page_passes_axe_at_both_widths(pg, server, browser):
     page.wait_for_url(f"{server}/console/")
     trial, patient = people["trial_id"], people["patient_id"]
     for label, path in [("worklist", "/console/"), ("alerts", "/console/alerts"),
-                        ("trial", f"/console/trials/{trial}"), ("new trial", f"/console/trials/new?patient_id={patient}"),
+                        ("trial", f"/console/trials/{trial}"),
+                        ("new trial", f"/console/trials/new?patient_id={patient}"),
                         ("edit trial", f"/console/trials/{trial}/edit"), ("patients", "/console/patients"),
                         ("new patient", "/console/patients/new"), ("patient", f"/console/patients/{patient}"),
                         ("not found", "/console/trials/999999")]:
