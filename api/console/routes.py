@@ -148,13 +148,11 @@ def _words():
 # --- sign in and out ---------------------------------------------------------------------------------------
 
 def _account_key() -> str:
-    """The same key as the API's sign-in limit, read from the form: failures count once, wherever they come from."""
+    """The API's per-account key, read from the form. The same settings and scopes as the API's sign-in; the
+    counters are still per endpoint (Flask-Limiter shares one only for a `shared_limit`), so a guesser gets the
+    allowance at the API and again here until the two declarations are made one at merge."""
     email = (request.form.get("email") or "").strip().lower()
     return "login-account:" + hashlib.sha256(email.encode()).hexdigest()
-
-
-def _failed_sign_in(response) -> bool:
-    return response.status_code in (401, 422)
 
 
 SIGN_IN_LIMITS = [failures_limited("LOGIN_LIMIT_PER_ADDRESS", get_remote_address, "login-address"), failures_limited("LOGIN_LIMIT_PER_ACCOUNT", _account_key, "login-account")]  # noqa: E501  (one line: aligned with the API's limits at merge)
