@@ -52,6 +52,7 @@ def main() -> None:
         from api import create_app
         from api.extensions import db
         from api.models import User
+        from api.services.auth import login
         from api.services.evaluations import run_evaluations
         from api.services.passwords import hash_password
 
@@ -61,14 +62,20 @@ def main() -> None:
                 run_evaluations(trial_ids=trial_ids[first:first + 100])
             db.session.get(User, nurse_id).password_hash = hash_password(PASSWORD)
             db.session.commit()
+            bearer = {"Authorization": f"Bearer {login(email='n@b.test', password=PASSWORD).access_token}"}
         client = app.test_client()
         form = client.get("/console/sign-in").get_data(as_text=True)
         token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
         signed_in = client.post("/console/sign-in", data={"email": "n@b.test", "password": PASSWORD,
                                                           "csrf_token": token})
         assert signed_in.status_code == 302, signed_in.status_code
-        timings, fragment = [], []
+        # Paired rounds: the API's JSON worklist in the same rounds, as the machine's yardstick (a loaded
+        # machine slows both alike; the API's own figure on a quiet machine is in docs/benchmarks.md).
+        timings, fragment, api = [], [], []
         for _ in range(args.repeat + 3):
+            started = time.perf_counter()
+            assert client.get("/api/v1/monitoring/trials", headers=bearer).status_code == 200
+            api.append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
             response = client.get("/console/")
             timings.append((time.perf_counter() - started) * 1000)
@@ -76,11 +83,13 @@ def main() -> None:
             started = time.perf_counter()
             assert client.get("/console/live/worklist").status_code == 200
             fragment.append((time.perf_counter() - started) * 1000)
-        timings, fragment = timings[3:], fragment[3:]  # warm-up
+        timings, fragment, api = timings[3:], fragment[3:], api[3:]  # warm-up
     report = {"method": {"open_trials": args.trials, "entries_per_trial": 120, "repeat": args.repeat,
                          "path": "in-process WSGI call: routing, cookie session, queries, Jinja rendering"},
               "worklist_page_ms": {"median": round(statistics.median(timings), 1), "max": round(max(timings), 1)},
-              "live_fragment_ms": {"median": round(statistics.median(fragment), 1), "max": round(max(fragment), 1)}}
+              "live_fragment_ms": {"median": round(statistics.median(fragment), 1), "max": round(max(fragment), 1)},
+              "api_worklist_same_rounds_ms": {"median": round(statistics.median(api), 1), "max": round(max(api), 1)},
+              "load_average_1min": round(os.getloadavg()[0], 1), "cpus": os.cpu_count()}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "console.json").write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
