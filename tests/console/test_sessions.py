@@ -164,3 +164,25 @@ def test_headers_on_console_pages(app, world):
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert headers["Referrer-Policy"] == "same-origin"
         assert headers["Cache-Control"] == "no-store"
+
+
+def test_an_emails_trial_link_leads_to_the_trial_after_sign_in(app, world):
+    """Alert and result emails link to /console/trials/{id}: signed out, it asks for sign-in, then opens it."""
+    user = ConsoleUser(app.test_client())
+    asked = user.get(f"/console/trials/{world.trial_id}")
+    assert asked.status_code == 302
+    page = user.get(asked.headers["Location"]).get_data(as_text=True)
+    assert f'name="next" value="/console/trials/{world.trial_id}"' in page
+    signed_in = user.client.post("/console/sign-in", data={
+        "email": world.nurse, "password": "correct-horse-battery", "next": f"/console/trials/{world.trial_id}",
+        "csrf_token": user.token()})
+    assert signed_in.headers["Location"].endswith(f"/console/trials/{world.trial_id}")
+    assert user.get(signed_in.headers["Location"]).status_code == 200
+
+
+def test_sign_in_never_redirects_off_the_console(app, world):
+    user = ConsoleUser(app.test_client())
+    for target in ("https://evil.example/x", "//evil.example/x", "/api/v1/trials", "javascript:alert(1)"):
+        response = user.client.post("/console/sign-in", data={
+            "email": world.nurse, "password": "correct-horse-battery", "next": target, "csrf_token": user.token()})
+        assert response.headers["Location"].endswith("/console/"), target
