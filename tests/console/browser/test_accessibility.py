@@ -66,6 +66,7 @@ def test_every_console_page_passes_axe_at_both_widths(pg, server, browser):
     axe = Axe()
     problems: list[str] = []
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(60_000)
     page = context.new_page()
     page.goto(f"{server}/console/sign-in")
     problems += _scan(page, axe, "sign-in")

@@ -44,6 +44,7 @@ def test_a_clinic_day_in_the_browser(pg, server, browser, workers):
     csp_problems: list[str] = []
 
     nurse_context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    nurse_context.set_default_timeout(60_000)  # a loaded CI machine: generous waits, never sleeps
     nurse = nurse_context.new_page()
     nurse.on("console", lambda m: csp_problems.append(m.text) if "Content Security Policy" in m.text else None)
     sign_in(nurse, server, nurse_email)
@@ -103,8 +104,8 @@ def test_a_clinic_day_in_the_browser(pg, server, browser, workers):
     assert red_flag.status_code == 201, red_flag.text
 
     row = nurse.locator(f'tr[data-trial="{trial_id}"]')
-    row.get_by_text("Critical × 1").wait_for(timeout=60_000)
-    alerts_page.get_by_text("New neurological deficit").wait_for(timeout=30_000)
+    row.get_by_text("Critical × 1").wait_for(timeout=120_000)
+    alerts_page.get_by_text("New neurological deficit").wait_for(timeout=60_000)
     assert nurse.evaluate("window.__notReloaded") is True
     assert alerts_page.evaluate("window.__notReloaded") is True
     assert "sev-critical" in row.inner_html()
@@ -115,7 +116,7 @@ def test_a_clinic_day_in_the_browser(pg, server, browser, workers):
     alerts_page.get_by_text("No open alerts.").wait_for()
     acknowledged = alerts_page.locator("#done-heading + .table-wrap").inner_text()
     assert "Phoned Rosa: seen in clinic at 3 pm" in acknowledged and "Nora Nurse" in acknowledged
-    row.get_by_text("None").wait_for(timeout=30_000)  # the worklist follows, still without a reload
+    row.get_by_text("None").wait_for(timeout=60_000)  # the worklist follows, still without a reload
     assert nurse.evaluate("window.__notReloaded") is True
 
     # The lead comes out today: the nurse moves the end; the worker writes the final evaluation.
@@ -126,6 +127,7 @@ def test_a_clinic_day_in_the_browser(pg, server, browser, workers):
 
     # The physician reads the criteria, records the decision and downloads the PDF.
     doctor_context = browser.new_context(viewport={"width": 768, "height": 1000}, accept_downloads=True)
+    doctor_context.set_default_timeout(60_000)
     doctor = doctor_context.new_page()
     sign_in(doctor, server, physician_email)
     doctor.get_by_role("link", name="Rosa Alvarez").click()
@@ -135,7 +137,7 @@ def test_a_clinic_day_in_the_browser(pg, server, browser, workers):
         doctor.reload()
         return "(final, evaluated" in doctor.locator("#evaluation-heading + p").inner_text()
 
-    wait_for(final_shown, timeout=60, interval=1, message="the final evaluation on the trial page")
+    wait_for(final_shown, timeout=120, interval=1, message="the final evaluation on the trial page")
     criteria = doctor.locator("ul.criteria").inner_text()
     assert "Pain relief" in criteria and "from the pre-trial baseline" in criteria and "_" not in criteria
     assert doctor.locator("img.charts").evaluate("img => img.complete && img.naturalWidth > 0")
