@@ -226,6 +226,11 @@ def test_admin_creates_and_deactivates_staff_and_manages_webhooks(app, world):
     assert admin.post(f"/console/admin/staff/{new_id}/deactivate", page="/console/admin/staff").status_code == 302
     with app.app_context():
         assert db.session.get(User, new_id).active is False
+        admin_id = db.session.execute(select(User.id).where(User.email == world.admin)).scalar_one()
+    refused = admin.post(f"/console/admin/staff/{admin_id}/deactivate", page="/console/admin/staff")
+    assert refused.status_code == 302
+    assert "You cannot deactivate your own account." in admin.get("/console/admin/staff").get_data(as_text=True)
+    assert admin.post("/console/admin/staff/999999/deactivate", page="/console/admin/staff").status_code == 404
     app.config["WEBHOOK_ALLOW_PRIVATE"] = True
     try:
         bare = admin.post("/console/admin/webhooks", {"url": "http://127.0.0.1:9/bare"}, page="/console/admin/webhooks")
