@@ -80,6 +80,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     auth_tokens.register(jwt)
     audit.register(app)
     resources.register(app, api)
+    from . import console
+
+    console.register(app)  # the clinic console's pages under /console/ (its own cookie session and guard)
     init_celery(app)
 
     from . import cli

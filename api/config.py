@@ -115,4 +115,8 @@ def load() -> dict:
         "APNS_TOPIC": os.environ.get("APNS_TOPIC", ""),  # the app's bundle id
         "APNS_ENDPOINT": os.environ.get("APNS_ENDPOINT", "https://api.push.apple.com"),
         "APNS_CA_FILE": os.environ.get("APNS_CA_FILE", ""),  # empty: the system's CAs
+        # The clinic console (api/console): its cookie session's idle timeout and longest life.
+        "CONSOLE_IDLE": timedelta(minutes=float(os.environ.get("CONSOLE_IDLE_MINUTES", "15"))),
+        "CONSOLE_SESSION_MAX": timedelta(hours=float(os.environ.get("CONSOLE_SESSION_HOURS", "12"))),
+        "CONSOLE_REFRESH_SECONDS": float(os.environ.get("CONSOLE_REFRESH_SECONDS", "10")),
     }

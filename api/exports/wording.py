@@ -109,3 +109,46 @@ _SENTENCES: dict[str, Callable[[dict[str, Any]], str]] = {
     "side_effects": _side_effects,
     "patient_global_impression": _pgic,
 }
+
+
+# --- words for the console (and any other screen): protocol parameters, alerts, trial states -------------
+
+PARAMETER_LABELS = {
+    "bucket": "Diary kept by",
+    "exclude_first_buckets": "Days (or hours) left out at the start",
+    "min_pain_relief_percent": "Pain relief asked for (%)",
+    "require_function": "Function improvement required",
+    "min_odi_improvement": "Oswestry Disability Index improvement asked for (points)",
+    "min_interference_improvement": "Pain interference improvement asked for (points)",
+    "require_stable_analgesics": "Stable opioid use required",
+    "max_mme_increase_percent": "Opioid rise over the baseline allowed (%)",
+    "require_acceptable_side_effects": "Acceptable side effects required",
+    "max_sedation_score": "Highest acceptable sedation score (Pasero 1-4)",
+    "require_pgic": "Patient's global impression required",
+    "max_pgic": "Global impression asked for (1-7, this or better)",
+    "min_data_buckets": "Fewest days (or hours) of data for a result",
+    "min_compliance": "Diary compliance asked for (0-1)",
+}
+THERAPY_NAMES = {"scs": "Spinal cord stimulator", "intrathecal": "Intrathecal drug pump"}
+STATUS_WORDS = {"scheduled": "scheduled", "active": "active", "ended": "ended, awaiting decision",
+                "decided": "decided", "cancelled": "cancelled"}
+SEVERITY_WORDS = {"critical": "Critical", "high": "High", "medium": "Medium", "low": "Low"}
+DECISION_WORDS = {"implant": "Implant", "no_implant": "No implant", "repeat_trial": "Repeat the trial"}
+DELIVERY_WORDS = {"pending": "waiting to be sent", "sent": "sent", "failed": "failed"}
+
+
+def parameter_label(name: str) -> str:
+    return PARAMETER_LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+def parameter_value(value: Any) -> str:
+    """A protocol value as read beside a form field: yes/no, day/hour, figures."""
+    if isinstance(value, str):
+        return {"day": "day", "hour": "hour"}.get(value, value)
+    return number(value, 2)
+
+
+def alert_words(rule: str) -> str:
+    from ..domain.safety import LABELS  # the safety rules name their own alerts
+
+    return LABELS.get(rule, rule.replace("_", " ")).capitalize()

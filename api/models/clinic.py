@@ -52,5 +52,9 @@ class AuthSession(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The code a patient's sign-in was opened with at enrollment: who issued it is on the code.
     enrollment_code_id: Mapped[int | None] = mapped_column(ForeignKey("enrollment_codes.id"))
+    # "api" (bearer tokens) or "console" (the clinic console's cookie). A console session also ends after
+    # a spell of inactivity: last_seen_at is when its user last did something.
+    kind: Mapped[str] = mapped_column(String(10), default="api", server_default="api")
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(lazy="joined")

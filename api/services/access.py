@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import wraps
 
-from flask import g
+from flask import current_app, g
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 
+from ..clock import now
 from ..errors import Forbidden, NotFound, Unauthorized
 from ..extensions import db
 from ..extensions.database import get_locked
@@ -18,6 +20,7 @@ from . import audit
 
 PATIENT, NURSE, PHYSICIAN, ADMIN = "patient", "nurse", "physician", "admin"
 CARE = (NURSE, PHYSICIAN)
+STAFF = (NURSE, PHYSICIAN, ADMIN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,25 @@ def actor() -> Actor:
             raise Unauthorized("The token was revoked or its account is not active.")
         found = g.actor = Actor(*row)
     return found
+
+
+def console_actor(session_id: str, *, active: bool) -> Actor | None:
+    """The staff member of a live console session, or None once it was signed out, its account deactivated,
+    it stayed idle too long (CONSOLE_IDLE) or reached its end (expires_at, CONSOLE_SESSION_MAX after sign-in).
+
+    `active`: the request is the user's own doing (a page, a form), which keeps the session alive; a page's
+    background refresh is not, so a worklist left open on a screen still signs out when nobody uses it.
+    The actor is kept for the request, as `actor()` keeps the API's.
+    """
+    moment = now()
+    row = db.session.execute(_LIVE_CONSOLE_SESSION, {"session_id": session_id}).first()
+    if row is None or row.expires_at <= moment or row.last_seen_at + current_app.config["CONSOLE_IDLE"] <= moment:
+        return None
+    if active and moment - row.last_seen_at >= _TOUCH_EVERY:
+        db.session.execute(update(_sessions).where(_sessions.c.id == session_id).values(last_seen_at=moment))
+        db.session.commit()
+    g.actor = Actor(row.id, row.role, row.clinic_id, None, session_id)
+    return g.actor
 
 
 def signed_in_actor() -> Actor | None:
@@ -153,6 +175,14 @@ _LIVE_SESSION_ACTOR = (
     .outerjoin(_patients, _patients.c.user_id == _users.c.id)
     .where(_sessions.c.id == bindparam("session_id"), _sessions.c.revoked_at.is_(None), _users.c.active.is_(True))
 )
+_LIVE_CONSOLE_SESSION = (
+    select(_users.c.id, _users.c.role, _users.c.clinic_id, _sessions.c.expires_at, _sessions.c.last_seen_at)
+    .join_from(_sessions, _users, _sessions.c.user_id == _users.c.id)
+    .where(_sessions.c.id == bindparam("session_id"), _sessions.c.kind == "console",
+           _sessions.c.revoked_at.is_(None), _users.c.active.is_(True), _users.c.role.in_(STAFF))
+)
+# Writing last_seen_at on every click would cost a write per page; a minute's precision is plenty for 15.
+_TOUCH_EVERY = timedelta(seconds=30)
 _DIARY = (
     select(_trials.c.id, _trials.c.clinic_id, _trials.c.patient_id, _patients.c.user_id.label("patient_user_id"),
            _trials.c.closure)

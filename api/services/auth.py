@@ -21,6 +21,12 @@ from .passwords import hash_password, password_problem, verify
 
 BAD_CREDENTIALS = "Email or password is not correct."
 BAD_CODE = "The enrollment code is not valid or has expired."
+PATIENTS_USE_THE_APP = ("The clinic console is for the care team. Patients keep their diary in the Trial Diary "
+                        "phone app.")
+
+
+class PatientAccount(Unauthorized):
+    """Correct credentials of a patient's account, at the staff-only console."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,22 @@ def login(*, email: str, password: str) -> Tokens:
     tokens = _open_session(user)
     db.session.commit()
     return tokens
+
+
+def open_console_session(*, email: str, password: str) -> str:
+    """A console sign-in session's id for a staff member's correct email and password; one answer for every
+    failure (as `login`), and a patient with correct credentials is pointed to the phone app."""
+    user = db.session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
+    if not verify(user.password_hash if user else None, password) or not user.active:
+        raise Unauthorized(BAD_CREDENTIALS)
+    if user.role == "patient":
+        raise PatientAccount(PATIENTS_USE_THE_APP)
+    moment = now()
+    session = AuthSession(id=str(uuid.uuid4()), user=user, refresh_jti="", kind="console", last_seen_at=moment,
+                          expires_at=moment + current_app.config["CONSOLE_SESSION_MAX"])
+    db.session.add(session)
+    db.session.commit()
+    return session.id
 
 
 def refresh(*, session_id: str, refresh_jti: str) -> Tokens:

@@ -11,11 +11,18 @@ from ..models import Decision
 from .access import Actor, trial_for
 from .evaluations import latest_of
 
+ONLY_CARE_TEAM_PHYSICIANS = "Only a physician on the trial's care team records its decision."
+
+
+def may_decide(user: Actor, trial) -> bool:
+    """The one rule of who records a trial's decision: a physician on its care team."""
+    return user.role == "physician" and user.id in trial.care_team
+
 
 def record_decision(*, user: Actor, trial_id: int, decision: str, rationale: str) -> Decision:
     trial = trial_for(user, trial_id, action="decision.create", lock=True)
-    if user.role != "physician" or user.id not in trial.care_team:
-        raise Forbidden("Only a physician on the trial's care team records its decision.")
+    if not may_decide(user, trial):
+        raise Forbidden(ONLY_CARE_TEAM_PHYSICIANS)
     if trial.closure == "cancelled":
         raise TrialClosed("The trial was cancelled.")
     if trial.closure == "decided" or db.session.execute(

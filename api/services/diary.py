@@ -126,6 +126,18 @@ def entry_versions(*, user: Actor, trial_id: int, entry_id: int) -> list[DiaryEn
     ).scalars())
 
 
+def replaced_versions_of(trial_id: int) -> dict[int, list[DiaryEntryVersion]]:
+    """Every version that a correction replaced, per entry of the trial, oldest first (the console's diary).
+    For a caller that already checked access to the trial (and audited it), as `trial_record` does."""
+    versions: dict[int, list[DiaryEntryVersion]] = {}
+    for version in db.session.execute(
+            select(DiaryEntryVersion).join(DiaryEntry, DiaryEntry.id == DiaryEntryVersion.entry_id)
+            .where(DiaryEntry.trial_id == trial_id).order_by(DiaryEntryVersion.entry_id, DiaryEntryVersion.version)
+    ).scalars():
+        versions.setdefault(version.entry_id, []).append(version)
+    return versions
+
+
 def correct_entry(*, user: Actor, trial_id: int, entry_id: int, changes: dict[str, Any]) -> DiaryEntry:
     """Replace the fields sent (a nested object whole; null clears an optional one); keep the old version."""
     diary = own_diary(user, trial_id, action="entry.correct")

@@ -6,6 +6,7 @@ import math
 from collections import defaultdict
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, tuple_
 
@@ -27,6 +28,7 @@ def worklist(*, user: Actor, mine: bool = False) -> list[dict[str, Any]]:
     audit.record("monitoring.worklist", patient_id=None, object_type="clinic", object_id=user.clinic_id)
     ids = [t.id for t in trials]
     last_entries = _last_entries(ids)
+    today = _entries_today(trials, moment)
     alerts = _open_alerts(ids)
     evaluations = _latest_evaluations(ids)
     rows = []
@@ -40,6 +42,7 @@ def worklist(*, user: Actor, mine: bool = False) -> list[dict[str, Any]]:
             "trial_id": trial.id, "patient_id": trial.patient_id, "patient_display_name": trial.patient.display_name,
             "therapy": trial.therapy, "status": trial.status_at(moment), "bucket": trial.protocol["bucket"],
             "day": day, "of": of, "start_at": trial.start_at, "end_at": trial.end_at,
+            "entries_today": today.get(trial.id, 0),
             "last_entry_at": last[0] if last else None, "latest_pain": last[1] if last else None,
             "compliance": metrics.get("compliance"), "pain_relief_percent": metrics.get("pain_relief_percent"),
             "outcome": evaluation.outcome if evaluation else None, "final": evaluation.final if evaluation else None,
@@ -78,6 +81,22 @@ def _last_entries(trial_ids: list[int]) -> dict[int, tuple[Any, int]]:
     return {trial_id: (at, content["pain"]["score"]) for trial_id, at, content in rows}  # same instant: newest row
 
 
+def _entries_today(trials: list[Trial], moment) -> dict[int, int]:
+    """Entries (not voided) recorded since local midnight in each trial's timezone."""
+    if not trials:
+        return {}
+    midnight = {t.id: moment.astimezone(ZoneInfo(t.timezone)).replace(hour=0, minute=0, second=0, microsecond=0)
+                for t in trials}
+    counts: dict[int, int] = defaultdict(int)
+    for trial_id, at in db.session.execute(
+            select(DiaryEntry.trial_id, DiaryEntry.recorded_at)
+            .where(DiaryEntry.trial_id.in_(midnight), DiaryEntry.voided_at.is_(None),
+                   DiaryEntry.recorded_at >= min(midnight.values()))):
+        if at >= midnight[trial_id]:
+            counts[trial_id] += 1
+    return counts
+
+
 def _open_alerts(trial_ids: list[int]) -> dict[int, dict[str, int]]:
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     if not trial_ids:
@@ -94,9 +113,12 @@ def _open_alerts(trial_ids: list[int]) -> dict[int, dict[str, int]]:
     return counts
 
 
-def _latest_evaluations(trial_ids: list[int]) -> dict[int, Evaluation]:
+def _latest_evaluations(trial_ids: list[int]) -> dict[int, Any]:
+    """Each trial's newest evaluation: only the columns a row shows (not its protocol and criteria documents)."""
     if not trial_ids:
         return {}
     newest = (select(func.max(Evaluation.id)).where(Evaluation.trial_id.in_(trial_ids))
               .group_by(Evaluation.trial_id))
-    return {e.trial_id: e for e in db.session.execute(select(Evaluation).where(Evaluation.id.in_(newest))).scalars()}
+    rows = db.session.execute(select(Evaluation.trial_id, Evaluation.outcome, Evaluation.final, Evaluation.metrics)
+                              .where(Evaluation.id.in_(newest)))
+    return {row.trial_id: row for row in rows}

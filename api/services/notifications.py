@@ -171,8 +171,14 @@ def send_daily_digests() -> int:
 def trial_notifications(*, user: Actor, trial_id: int) -> list[Notification]:
     """The notifications about a trial (pending, sent or failed), newest first: the care team sees delivery."""
     trial = trial_for(user, trial_id, action="notification.list")
+    return notifications_of(trial.id)
+
+
+def notifications_of(trial_id: int, *, limit: int | None = None) -> list[Notification]:
+    """A trial's notifications, newest first, for a caller that already checked access (and audited it)."""
     return list(db.session.execute(
-        select(Notification).where(Notification.trial_id == trial.id).order_by(Notification.id.desc())).scalars())
+        select(Notification).where(Notification.trial_id == trial_id).order_by(Notification.id.desc()).limit(limit)
+    ).scalars())
 
 
 # --- delivery --------------------------------------------------------------------------------------

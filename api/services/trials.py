@@ -59,6 +59,24 @@ def list_trials(*, user: Actor, status: str | None = None, patient_id: int | Non
     return [t for t in trials if status is None or t.status_at(moment) == status]
 
 
+def trial_labels(*, user: Actor, trial_ids) -> dict[int, dict[str, Any]]:
+    """The patient's name and the therapy of the caller's clinic's trials, to name them in lists (alerts)."""
+    ids = set(trial_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Trial.id, Trial.therapy, Trial.timezone, Patient.display_name)
+        .join(Patient, Patient.id == Trial.patient_id)
+        .where(Trial.id.in_(ids), Trial.clinic_id == user.clinic_id)).all()
+    return {row.id: {"patient": row.display_name, "therapy": row.therapy, "timezone": row.timezone} for row in rows}
+
+
+def patient_timezone(*, user: Actor, patient_id: int) -> str | None:
+    """A patient's timezone (the default of their trial's), if the patient is of the caller's clinic."""
+    patient = db.session.get(Patient, patient_id)
+    return patient.timezone if patient is not None and patient.clinic_id == user.clinic_id else None
+
+
 def update_trial(*, trial: Trial, end_at: datetime | None = None, cancel: bool = False,
                  care_team: list[int] | None = None, staff: Actor) -> Trial:
     """Move the end (lead out early, trial extended), change the care team, or cancel."""

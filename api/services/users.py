@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from ..errors import Conflict
+from ..clock import now
+from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
-from ..models import Clinic, User
+from ..models import AuthSession, Clinic, User
 from .access import Actor
 from .passwords import hash_password
 
@@ -37,3 +38,35 @@ def list_staff(*, admin: Actor) -> list[User]:
     return list(db.session.execute(
         select(User).where(User.clinic_id == admin.clinic_id, User.role != "patient").order_by(User.id)
     ).scalars())
+
+
+def deactivate_staff_user(*, admin: Actor, user_id: int) -> User:
+    """Deactivate a staff account of the admin's clinic and end its sign-in sessions (API and console) at once."""
+    user = db.session.get(User, user_id)
+    if user is None or user.clinic_id != admin.clinic_id or user.role == "patient":
+        raise NotFound("No such staff account.")
+    if user.id == admin.id:
+        raise Invalid("You cannot deactivate your own account.", errors={"user_id": ["That is your own account."]})
+    user.active = False
+    moment = now()
+    for session in db.session.execute(
+            select(AuthSession).where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))).scalars():
+        session.revoked_at = moment
+    db.session.commit()
+    return user
+
+
+def staff_names(*, user: Actor, user_ids) -> dict[int, str]:
+    """Display names (or emails) of staff of the caller's clinic, for "acknowledged by" and care teams."""
+    ids = set(user_ids) - {None}
+    if not ids:
+        return {}
+    return {u.id: u.display_name or u.email for u in db.session.execute(
+        select(User).where(User.id.in_(ids), User.clinic_id == user.clinic_id)).scalars()}
+
+
+def care_staff(*, user: Actor) -> list[User]:
+    """The clinic's active nurses and physicians: who can be put on a care team."""
+    return list(db.session.execute(
+        select(User).where(User.clinic_id == user.clinic_id, User.role.in_(("nurse", "physician")),
+                           User.active.is_(True)).order_by(User.role.desc(), User.display_name, User.id)).scalars())

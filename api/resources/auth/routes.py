@@ -30,12 +30,15 @@ def client_network() -> str:
 
 
 def _account_address_key() -> str:
-    """The (account, address) pair: a stranger's wrong guesses never count against the owner's own address."""
+    """The (account, address) pair: a stranger's wrong guesses never count against the owner's own address.
+
+    The email comes from the API's JSON body or the console's sign-in form: both count against one allowance.
+    """
     try:
-        body = request.get_json(silent=True)
+        body = request.get_json(silent=True) if request.is_json else request.form
     except (ValueError, RecursionError):  # the schema answers it; the limiter takes any exception for an outage
         body = None
-    email = str(body.get("email", "")).strip().lower() if isinstance(body, dict) else ""
+    email = str(body.get("email", "")).strip().lower() if hasattr(body, "get") else ""
     pair = f"{email}\n{client_network()}"
     return "login-account-address:" + hashlib.sha256(pair.encode(errors="surrogatepass")).hexdigest()
 
@@ -46,14 +49,19 @@ def _failed(response) -> bool:
 
 
 def failures_limited(setting: str, key_func, scope: str):
-    """Allow `setting` (e.g. "10 per 15 minutes") failed attempts per key; successes are not counted."""
-    return limiter.limit(lambda: current_app.config[setting], key_func=key_func, deduct_when=_failed, scope=scope)
+    """Allow `setting` (e.g. "10 per 15 minutes") failed attempts per key; successes are not counted. The counter
+    is shared by every view declaring the same scope (the API's sign-in and the console's)."""
+    return limiter.shared_limit(lambda: current_app.config[setting], scope, key_func=key_func, deduct_when=_failed)
+
+
+# Failed sign-ins, wherever they happen (this API, the clinic console): per address, and per account and address.
+SIGN_IN_LIMITS = [failures_limited("LOGIN_LIMIT_PER_ADDRESS", client_network, "login-address"),
+                  failures_limited("LOGIN_LIMIT_PER_ACCOUNT_ADDRESS", _account_address_key, "login-account-address")]
 
 
 @blp.route("/login")
 class Login(MethodView):
-    decorators = [failures_limited("LOGIN_LIMIT_PER_ADDRESS", client_network, "login-address"),
-                  failures_limited("LOGIN_LIMIT_PER_ACCOUNT_ADDRESS", _account_address_key, "login-account-address")]
+    decorators = SIGN_IN_LIMITS
 
     @blp.doc(security=[])
     @blp.arguments(LoginIn)

@@ -1,0 +1,190 @@
+"""From HTML forms to the services' inputs, and from values to what a page shows.
+
+Form posts are checked by the API's own marshmallow schemas (one copy of every input rule): this module
+only turns the form's text into the JSON-like values those schemas take, and their errors back into
+messages beside the fields.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from marshmallow import Schema, ValidationError
+from werkzeug.datastructures import MultiDict
+
+from ..domain import protocol
+from ..exports import wording
+
+
+class FormProblems(Exception):
+    """The form's fields that are not acceptable, by field name, with the reason in words."""
+
+    def __init__(self, errors: dict[str, str], message: str = "Some fields need your attention."):
+        super().__init__(message)
+        self.errors, self.message = errors, message
+
+
+def load(schema: Schema, payload: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return schema.load(payload)
+    except ValidationError as exc:
+        raise FormProblems(flatten(exc.messages)) from exc
+
+
+def flatten(messages: Any, prefix: str = "") -> dict[str, str]:
+    """marshmallow's nested messages as {"baseline.pain": "Must be ..."}."""
+    if isinstance(messages, dict):
+        flat: dict[str, str] = {}
+        for key, value in messages.items():
+            flat.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    if isinstance(messages, list | tuple):
+        if all(isinstance(m, str) for m in messages):
+            return {prefix or "_schema": " ".join(messages)}
+        flat = {}
+        for item in messages:
+            flat.update(flatten(item, prefix))
+        return flat
+    return {prefix or "_schema": str(messages)}
+
+
+def text(form: MultiDict, name: str) -> str | None:
+    """A text field's value, or None when left empty (the schema then says whether it was required)."""
+    value = (form.get(name) or "").strip()
+    return value or None
+
+
+def figure(form: MultiDict, name: str) -> Any:
+    """A number typed into a field: int or float when it reads as one, else the text itself, so that the
+    schema names the field ("Not a valid number.") instead of this module guessing."""
+    value = text(form, name)
+    if value is None:
+        return None
+    try:
+        number = float(value.replace(",", "."))
+    except ValueError:
+        return value
+    return int(number) if number.is_integer() and "." not in value and "," not in value else number
+
+
+def local_moment(form: MultiDict, name: str, zone_name: str | None) -> str | None:
+    """An <input type="datetime-local"> value, read in the trial's timezone, as an aware ISO 8601 string."""
+    value = text(form, name)
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value  # the schema names the field
+    if moment.tzinfo is None:
+        try:
+            moment = moment.replace(tzinfo=ZoneInfo(zone_name or "UTC"))
+        except (ZoneInfoNotFoundError, ValueError):
+            moment = moment.replace(tzinfo=ZoneInfo("UTC"))  # the timezone field's own error is shown
+    return moment.isoformat()
+
+
+def without_empty(payload: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in payload.items() if v is not None and v != {} and v != []}
+
+
+# --- protocol parameters beside the form ---------------------------------------------------------------
+
+def therapy_defaults() -> dict[str, dict[str, Any]]:
+    """{parameter: {therapy: default}}: the one place the console reads the therapies' default thresholds."""
+    return {name: {therapy: protocol.DEFAULTS[therapy][name] for therapy in protocol.THERAPIES}
+            for name in protocol.PARAMETERS}
+
+
+def parameter_fields() -> list[dict[str, Any]]:
+    """What the trial form shows for each protocol parameter: label, kind of input, and each therapy's default."""
+    defaults = therapy_defaults()
+    fields = []
+    for name, parameter in protocol.PARAMETERS.items():
+        kind = "bool" if parameter.kind is bool else "choice" if parameter.kind is str else "number"
+        fields.append({
+            "name": name, "label": wording.parameter_label(name), "kind": kind, "choices": parameter.choices,
+            "low": parameter.low, "high": parameter.high, "step": "1" if parameter.kind is int else "any",
+            "defaults": [(wording.THERAPY_NAMES[t], wording.parameter_value(v)) for t, v in defaults[name].items()],
+        })
+    return fields
+
+
+def protocol_overrides(form: MultiDict) -> dict[str, Any]:
+    """The override fields that were filled in; an empty one keeps the therapy's default."""
+    overrides: dict[str, Any] = {}
+    for name, parameter in protocol.PARAMETERS.items():
+        raw = text(form, f"protocol.{name}")
+        if raw is None:
+            continue
+        if parameter.kind is bool:
+            overrides[name] = {"yes": True, "no": False}.get(raw, raw)
+        elif parameter.kind is str:
+            overrides[name] = raw
+        else:
+            overrides[name] = figure(form, f"protocol.{name}")
+    return overrides
+
+
+def care_team(form: MultiDict) -> list[Any]:
+    ids = []
+    for raw in form.getlist("care_team"):
+        try:
+            ids.append(int(raw))
+        except ValueError:
+            ids.append(raw)  # the schema says "Not a valid integer."
+    return ids
+
+
+# --- template filters ------------------------------------------------------------------------------------
+
+def when(moment: datetime | None, zone_name: str | None = None) -> str:
+    """A moment in the trial's (or UTC) timezone, as the ward reads it."""
+    if moment is None:
+        return "-"
+    zone = ZoneInfo(zone_name) if zone_name else ZoneInfo("UTC")
+    local = moment.astimezone(zone)
+    return local.strftime("%d %b %Y %H:%M ") + (local.tzname() or "")
+
+
+def input_moment(moment: datetime | None, zone_name: str) -> str:
+    """The value of a datetime-local input: the moment in the trial's timezone, to the minute."""
+    return moment.astimezone(ZoneInfo(zone_name)).strftime("%Y-%m-%dT%H:%M") if moment else ""
+
+
+def fraction(value: Any) -> str:
+    """A fraction (compliance 0.85) as a percentage."""
+    return "-" if value is None else f"{wording.number(value * 100, 0)} %"
+
+
+def percent(value: Any) -> str:
+    """A figure that already is a percentage (pain relief 57.5)."""
+    return "-" if value is None else f"{wording.number(value)} %"
+
+
+def entry_details(content: dict[str, Any]) -> str:
+    """One line of what an entry holds besides the pain score, for the diary table."""
+    parts = []
+    function = content.get("function") or {}
+    if function.get("odi") is not None:
+        parts.append(f"ODI {wording.number(function['odi'])} %")
+    if function.get("interference") is not None:
+        parts.append(f"interference {wording.number(function['interference'])}/10")
+    medications = content.get("medications") or []
+    if medications:
+        parts.append("medication: " + ", ".join(f"{m['name']} {wording.number(m['dose'])} {m['unit']}"
+                                                  for m in medications))
+    symptoms = content.get("symptoms") or []
+    if symptoms:
+        parts.append("symptoms: " + ", ".join(s.replace("_", " ") for s in symptoms))
+    if content.get("temperature_c") is not None:
+        parts.append(f"temperature {wording.number(content['temperature_c'])} °C")
+    if content.get("sedation_score") is not None:
+        parts.append(f"sedation {content['sedation_score']}/4")
+    if content.get("pgic") is not None:
+        parts.append(f"global impression {content['pgic']}/7")
+    if content.get("note"):
+        parts.append(f"note: {content['note']}")
+    return "; ".join(parts) or "-"
