@@ -475,7 +475,7 @@ def patient(user: Actor, patient_id: int):
 @staff_page(*CARE)
 def patient_code(user: Actor, patient_id: int):
     found = patient_for(user, patient_id, action="patient.enrollment_code")
-    return _code_page(user, patients.reissue_enrollment_code(patient=found), status=201)
+    return _code_page(user, patients.reissue_enrollment_code(staff=user, patient=found), status=201)
 
 
 def _code_page(user: Actor, created, *, status: int):

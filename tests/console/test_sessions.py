@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from api.extensions import db
 from api.models import AuthSession, User
 
+from .. import factories
 from .helpers import ConsoleUser, console_user
 
 
@@ -137,13 +138,20 @@ def test_deactivating_an_account_ends_its_console_session_at_once(app, world):
     assert again.status_code == 401
 
 
-def test_failed_sign_ins_are_limited_per_account(app, world, monkeypatch):
-    monkeypatch.setitem(app.config, "LOGIN_LIMIT_PER_ACCOUNT", "3 per 15 minutes")
+def test_failed_sign_ins_are_limited_per_account_and_address_across_api_and_console(app, world, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_LIMIT_PER_ACCOUNT_ADDRESS", "3 per 15 minutes")
     user = ConsoleUser(app.test_client())
-    assert [user.sign_in(world.nurse, "wrong-password-x").status_code for _ in range(3)] == [401, 401, 401]
+    assert [user.sign_in(world.nurse, "wrong-password-x").status_code for _ in range(2)] == [401, 401]
+    # The API's sign-in and the console's count against one allowance: a guesser does not get one per door.
+    api = world.client.post("/api/v1/auth/login", json={"email": world.nurse, "password": "wrong-password-x"})
+    assert api.status_code == 401
     refused = user.sign_in(world.nurse)  # even the right password, once the limit is reached
     assert refused.status_code == 429 and "Too many" in refused.get_data(as_text=True)
     assert ConsoleUser(app.test_client()).sign_in(world.physician).status_code == 302  # another account
+    elsewhere = ConsoleUser(app.test_client())  # the owner, from another address, is not locked out
+    owner = elsewhere.client.post("/console/sign-in", environ_base={"REMOTE_ADDR": "10.1.2.3"}, data={
+        "email": world.nurse, "password": factories.PASSWORD, "csrf_token": elsewhere.token()})
+    assert owner.status_code == 302
 
 
 def test_failed_sign_ins_are_limited_per_address(app, world, monkeypatch):
