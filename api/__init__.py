@@ -9,7 +9,7 @@ from flask import Flask
 from flask.sessions import SessionInterface
 
 from . import config as settings
-from . import errors, logs
+from . import errors, logs, metrics
 from .extensions import Api, db, jwt, limiter
 from .extensions.database import tune_sqlite
 
@@ -65,6 +65,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     audit.register(app)
     resources.register(app, api)
     init_celery(app)
+    metrics.register(app)
 
     from . import cli
 

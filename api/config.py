@@ -89,4 +89,8 @@ def load() -> dict:
         "OPENAPI_RAPIDOC_PATH": "/rapidoc",
         "OPENAPI_RAPIDOC_URL": "https://unpkg.com/rapidoc/dist/rapidoc-min.js",
         "JSON_SORT_KEYS": False,
+        # Prometheus metrics (docs/operations.md). No token: /metrics answers 404 and the worker exports nothing.
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
+        "METRICS_WORKER_PORT": int(os.environ.get("METRICS_WORKER_PORT", "0") or 0),  # 0: no worker exporter
+        "METRICS_WORKER_HOST": os.environ.get("METRICS_WORKER_HOST", "127.0.0.1"),
     }
