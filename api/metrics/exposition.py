@@ -34,9 +34,7 @@ def bearer_matches(authorization: str, token: str) -> bool:
 
 
 def serve(app: Flask) -> None:
-    # Built once per process: the multiprocess collector reads the files, the pipeline collector queries,
-    # each time they are collected.
-    registry = scrape_registry(PipelineCollector(lambda: db.engine))
+    registry = []  # built at the first scrape, once per process: its collectors read each time they collect
 
     def metrics():
         token = current_app.config["METRICS_TOKEN"]
@@ -45,6 +43,8 @@ def serve(app: Flask) -> None:
         if not bearer_matches(request.headers.get("Authorization", ""), token):
             return (body(401, "unauthorized", "A valid metrics token is required."), 401,
                     {"WWW-Authenticate": 'Bearer realm="metrics"'})
-        return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+        if not registry:
+            registry.append(scrape_registry(PipelineCollector(lambda: db.engine)))
+        return Response(generate_latest(registry[0]), content_type=CONTENT_TYPE_LATEST)
 
     app.add_url_rule("/metrics", "metrics", metrics, methods=["GET"])

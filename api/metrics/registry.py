@@ -30,6 +30,7 @@ def scrape_registry(*extra) -> CollectorRegistry:
     collectors that read at scrape time."""
     registry = CollectorRegistry()
     if (path := multiprocess_dir()) is not None:
+        os.makedirs(path, exist_ok=True)
         MultiProcessCollector(registry, path=path)
     else:
         registry.register(OWN)
