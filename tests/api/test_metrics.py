@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -175,3 +177,17 @@ def test_a_database_that_does_not_answer_gives_pipeline_up_zero(tmp_path):
     families = {family.name: family for family in PipelineCollector(lambda: engine).collect()}
     assert families["trial_diary_pipeline_up"].samples[0].value == 0
     assert "trial_diary_outbox_messages" not in families
+
+
+def test_every_metric_the_operations_guide_names_is_exposed(app, client, metrics_on):
+    """docs/operations.md's rules and table must not drift from the names the code exposes."""
+    with app.app_context():
+        db.session.add(BeatLease(name="beat", holder="h:1:x", expires_at=datetime.now(UTC)))
+        db.session.commit()
+    client.get("/api/v1/healthz")
+    exposed = set(re.findall(r"trial_diary_\w+", client.get("/metrics", headers=AUTHORIZED).get_data(as_text=True)))
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
+    named = set(re.findall(r"trial_diary_\w+", guide))
+    assert named, "the guide names metrics"
+    assert {name for name in named if re.sub(r"_(count|bucket|sum)$", "", name) not in exposed
+            and name not in exposed} == set()
