@@ -12,6 +12,7 @@ import hmac
 
 from flask import Flask, Response, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from werkzeug.exceptions import NotFound
 
 from ..errors import body
 from ..extensions import db
@@ -39,7 +40,7 @@ def serve(app: Flask) -> None:
     def metrics():
         token = current_app.config["METRICS_TOKEN"]
         if not token:
-            return body(404, "not_found", "Not found."), 404
+            raise NotFound()  # the same answer as a path that does not exist
         if not bearer_matches(request.headers.get("Authorization", ""), token):
             return (body(401, "unauthorized", "A valid metrics token is required."), 401,
                     {"WWW-Authenticate": 'Bearer realm="metrics"'})

@@ -47,9 +47,10 @@ def requests_counted(samples, route: str, status: str, method: str = "GET") -> f
 
 def test_metrics_answer_404_while_no_token_is_configured(app, client, monkeypatch):
     monkeypatch.setitem(app.config, "METRICS_TOKEN", "")
+    missing = client.get("/no-such-endpoint")
     for headers in ({}, {"Authorization": "Bearer "}, AUTHORIZED):
         response = client.get("/metrics", headers=headers)
-        assert response.status_code == 404 and response.get_json()["code"] == "not_found"
+        assert (response.status_code, response.get_json()) == (404, missing.get_json())
 
 
 @pytest.mark.parametrize("authorization", [None, "", "Bearer", "Bearer wrong-token-of-some-length-000000",
@@ -191,3 +192,28 @@ def test_every_metric_the_operations_guide_names_is_exposed(app, client, metrics
     assert named, "the guide names metrics"
     assert {name for name in named if re.sub(r"_(count|bucket|sum)$", "", name) not in exposed
             and name not in exposed} == set()
+
+
+def test_the_worker_exporter_starts_only_with_a_token_and_a_directory_of_its_own(tmp_path, monkeypatch, caplog):
+    import requests
+
+    from api.metrics.worker import start_exporter
+
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    assert start_exporter(host="127.0.0.1", port=0, token=TOKEN) is None
+    assert "PROMETHEUS_MULTIPROC_DIR" in caplog.text
+    folder = tmp_path / "worker-metrics"
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(folder))
+    assert start_exporter(host="127.0.0.1", port=0, token="") is None
+    folder.mkdir()
+    (folder / "counter_4242.db").write_bytes(b"")  # a previous run's file
+    server = start_exporter(host="127.0.0.1", port=0, token=TOKEN)
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/metrics"
+        assert not (folder / "counter_4242.db").exists()
+        assert requests.get(url, timeout=5).status_code == 401
+        assert requests.get(url, headers={"Authorization": "Bearer nope"}, timeout=5).status_code == 401
+        assert requests.get(url, headers=AUTHORIZED, timeout=5).status_code == 200
+    finally:
+        server.shutdown()
+        server.server_close()
