@@ -10,7 +10,7 @@ from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SessionInterface
 
 from . import config as settings
-from . import errors, http_headers, logs
+from . import errors, http_headers, logs, metrics
 from .extensions import Api, db, jwt, limiter
 from .extensions.database import ping_idle_connections, tune_sqlite
 from .resources.fields import IdConverter
@@ -84,6 +84,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     console.register(app)  # the clinic console's pages under /console/ (its own cookie session and guard)
     init_celery(app)
+    metrics.register(app)
 
     from . import cli
 

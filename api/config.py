@@ -119,4 +119,8 @@ def load() -> dict:
         "CONSOLE_IDLE": timedelta(minutes=float(os.environ.get("CONSOLE_IDLE_MINUTES", "15"))),
         "CONSOLE_SESSION_MAX": timedelta(hours=float(os.environ.get("CONSOLE_SESSION_HOURS", "12"))),
         "CONSOLE_REFRESH_SECONDS": float(os.environ.get("CONSOLE_REFRESH_SECONDS", "10")),
+        # Prometheus metrics (docs/operations.md). No token: /metrics answers 404 and the worker exports nothing.
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
+        "METRICS_WORKER_PORT": int(os.environ.get("METRICS_WORKER_PORT", "0") or 0),  # 0: no worker exporter
+        "METRICS_WORKER_HOST": os.environ.get("METRICS_WORKER_HOST", "127.0.0.1"),
     }
