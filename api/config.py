@@ -89,4 +89,7 @@ def load() -> dict:
         "OPENAPI_RAPIDOC_PATH": "/rapidoc",
         "OPENAPI_RAPIDOC_URL": "https://unpkg.com/rapidoc/dist/rapidoc-min.js",
         "JSON_SORT_KEYS": False,
+        # Diagnostic blocks (docs/blocks.md): a block reminder whose time passed longer ago than this (a trial
+        # entered after the fact, a sweep that could not run) is dropped rather than pushed late.
+        "BLOCK_REMINDER_STALE_MINUTES": float(os.environ.get("BLOCK_REMINDER_STALE_MINUTES", "15")),
     }
