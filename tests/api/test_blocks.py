@@ -276,3 +276,55 @@ def test_the_protocols_are_published_and_the_trial_protocol_is_typed(world, clie
     assert protocol["min_timepoints"]["type"] == "integer"
     trial_in = spec["components"]["schemas"]["TrialIn"]["properties"]
     assert (trial_in["protocol"].get("$ref") or trial_in["protocol"]["allOf"][0]["$ref"]).endswith("/Protocol")
+
+
+def test_the_report_fhir_and_csv_of_a_block(world, app):
+    import csv
+    import io
+
+    from fhir.resources.R4B.bundle import Bundle
+
+    from .test_decision_and_exports import pdf_text
+
+    nurse, patient = world.as_nurse, world.as_patient
+    now = datetime.now(UTC).replace(microsecond=0)
+    first_start, start = now - timedelta(days=20), now - timedelta(hours=10)
+    first = nurse.post("/trials", json=block_body(world, first_start)).get_json()
+    patient.post(f"/trials/{first['id']}/entries/batch", json={"entries": the_example(first_start)})
+    trial = nurse.post("/trials", json=block_body(world, start, agent="bupivacaine")).get_json()
+    patient.post(f"/trials/{trial['id']}/entries/batch", json={"entries": the_example(start)})
+    drain(app)
+
+    text, reader = pdf_text(nurse.get(f"/trials/{trial['id']}/report.pdf"))
+    flat = " ".join(text.split())
+    assert "Diagnostic medial branch block: block report" in flat
+    assert "FINAL RESULT: NEGATIVE BLOCK" in flat
+    assert "lumbar, left, L4-L5 and L5-S1" in flat and "bupivacaine" in flat
+    assert "The best relief after the block was 100 % of the pre-block pain (at least 80 % is asked)" in flat
+    assert "lasted until 1 h after the block" in flat and "at least 2 h is asked" in flat
+    assert "15 minutes after the block" in flat
+    assert "positive block" in flat  # the first block, in the target's pathway
+    assert "Next step: not indicated" in flat
+    assert any("/XObject" in (page.get("/Resources") or {}) for page in reader.pages)  # the chart
+
+    bundle = nurse.get(f"/trials/{trial['id']}/fhir").get_json()
+    Bundle.model_validate(bundle)
+    resources = [e["resource"] for e in bundle["entry"]]
+    procedure = next(r for r in resources if r["resourceType"] == "Procedure")
+    assert procedure["bodySite"][0]["text"] == "lumbar, left, L4-L5 and L5-S1"
+    assert procedure["usedCode"][0]["text"] == "bupivacaine"
+    assert procedure["performedDateTime"].startswith(start.isoformat()[:16])
+    procedure_url = next(e["fullUrl"] for e in bundle["entry"] if e["resource"] is procedure or
+                         e["resource"].get("resourceType") == "Procedure")
+    timepoints = [r for r in resources if r["resourceType"] == "Observation"
+                  and r["code"]["coding"][0].get("code") == "72514-3"]
+    assert len(timepoints) == 6
+    assert all(t["partOf"] == [{"reference": procedure_url}] for t in timepoints)
+    assert sorted(t["valueQuantity"]["value"] for t in timepoints) == [0, 1, 1, 1, 1, 2]
+    reliefs = {c["valueQuantity"]["value"] for t in timepoints for c in t["component"]
+               if c["code"]["coding"][0]["code"] == "relief-percent"}
+    assert reliefs == {100.0, 87.5, 75.0}
+
+    response = nurse.get(f"/trials/{trial['id']}/entries.csv")
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [r["pain_score"] for r in rows] == ["1", "1", "0", "1", "2", "1"]
