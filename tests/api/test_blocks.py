@@ -328,3 +328,17 @@ def test_the_report_fhir_and_csv_of_a_block(world, app):
     response = nurse.get(f"/trials/{trial['id']}/entries.csv")
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert [r["pain_score"] for r in rows] == ["1", "1", "0", "1", "2", "1"]
+
+
+@pytest.mark.parametrize(("path", "allowed"), [
+    ("/patients/{patient_id}/pathway", {"nurse": 200, "physician": 200, "other_nurse": 404}),
+    ("/protocols", {"admin": 200, "nurse": 200, "physician": 200, "other_nurse": 200}),
+])
+def test_the_role_matrix_of_the_new_endpoints(world, path, allowed):
+    from ..conftest import ApiClient
+
+    for role in ("anonymous", "admin", "nurse", "physician", "patient", "second_patient", "other_nurse"):
+        caller = ApiClient(world.client) if role == "anonymous" else getattr(world, f"as_{role}")
+        expected = allowed.get(role, 401 if role == "anonymous" else 403)
+        response = caller.get(path.format(patient_id=world.patient_id))
+        assert response.status_code == expected, (role, response.get_json())
