@@ -116,6 +116,8 @@ def test_the_example_evaluates_to_a_positive_block_then_a_negative_one_with_bupi
     assert [(c["name"], c["status"], c["threshold"]) for c in success["criteria"]] == [
         ("peak_relief", "met", 80), ("relief_duration", "met", 1.0)]
     assert outcomes["bupivacaine"]["outcome"] == "failure"
+    summary = nurse.get(f"/trials/{trial['id']}/summary").get_json()
+    assert summary["bucket"] == "entry" and summary["metrics"]["timepoints"] == 6 and summary["buckets"] == []
 
 
 def test_after_a_block_a_lead_problem_means_nothing_but_red_flags_alert(world, app):
