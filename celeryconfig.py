@@ -45,5 +45,7 @@ def beat_schedule(sweep_seconds: float) -> dict:
         "escalate-alerts": every("alerts.escalate_due", sweep_seconds),
         "missed-diaries": every("alerts.missed_diaries", 3600),
         "evening-reminders": every("notifications.evening_reminders", 300),
+        # Block diaries expect an entry every 15 minutes at first: swept as often as other due times.
+        "block-reminders": every("notifications.block_reminders", sweep_seconds),
         "daily-digests": every("notifications.daily_digests", 3600),
     }

@@ -123,4 +123,7 @@ def load() -> dict:
         "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
         "METRICS_WORKER_PORT": int(os.environ.get("METRICS_WORKER_PORT", "0") or 0),  # 0: no worker exporter
         "METRICS_WORKER_HOST": os.environ.get("METRICS_WORKER_HOST", "127.0.0.1"),
+        # Diagnostic blocks (docs/blocks.md): a block reminder whose time passed longer ago than this (a trial
+        # entered after the fact, a sweep that could not run) is dropped rather than pushed late.
+        "BLOCK_REMINDER_STALE_MINUTES": float(os.environ.get("BLOCK_REMINDER_STALE_MINUTES", "15")),
     }

@@ -4,6 +4,7 @@ from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
 from api.services import alerts, notifications
+from api.services import block_reminders as reminders
 
 
 @shared_task(name="notifications.deliver", autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
@@ -34,3 +35,9 @@ def evening_reminders() -> int:
 def daily_digests() -> int:
     """The nurses' digest of low alerts. Idempotent: one per nurse and UTC day."""
     return notifications.send_daily_digests()
+
+
+@shared_task(name="notifications.block_reminders")
+def block_reminders() -> int:
+    """Push the block diary's reminders that are due. Idempotent: a reminder row is done once."""
+    return reminders.send_block_reminders()

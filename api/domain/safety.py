@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .therapies import REGISTRY
+
 SEVERITIES = ("low", "medium", "high", "critical")
 RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 
@@ -15,8 +17,18 @@ class Finding:
     severity: str
 
 
-def findings(entry: dict[str, Any], *, baseline_pain: float) -> list[Finding]:
-    """The alerts an entry's content raises; one finding per rule, at the rule's highest severity that fired."""
+def findings(entry: dict[str, Any], *, baseline_pain: float, therapy: str | None = None) -> list[Finding]:
+    """The alerts an entry's content raises; one finding per rule, at the rule's highest severity that fired.
+    Only the rules that mean something for `therapy` (the registry's `safety_rules`; every rule when None):
+    a lead problem means nothing after a block."""
+    found = _all_findings(entry, baseline_pain)
+    if therapy is None:
+        return found
+    applies = REGISTRY[therapy].safety_rules
+    return [f for f in found if f.rule in applies]
+
+
+def _all_findings(entry: dict[str, Any], baseline_pain: float) -> list[Finding]:
     symptoms = set(entry.get("symptoms") or ())
     pain = (entry.get("pain") or {}).get("score")
     temperature = entry.get("temperature_c")

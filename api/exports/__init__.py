@@ -24,3 +24,5 @@ class TrialRecord:
     users: dict[int, Any] = field(default_factory=dict)  # who acknowledged, who decided
     decision: Any = None  # models.Decision
     generated_at: datetime | None = None
+    timepoints: list[Any] = field(default_factory=list)  # a block's domain Timepoints, as of the evaluation
+    pathway: dict[str, Any] | None = None  # a block's target row of the patient's pathway

@@ -77,6 +77,41 @@ def _function_chart(axis, record: TrialRecord, buckets, x, protocol) -> None:
     axis.set_title("Function: ODI % (dashed: baseline)", fontsize=8)
 
 
+RUN_COLOUR = "#e07b00"
+
+
+def block_chart(record: TrialRecord, *, image_format: str = "png") -> bytes:
+    """A block's relief over time (minutes, then hours after the block) against the threshold, with the response
+    run drawn, the onset window and the duration the agent asks for (png or svg)."""
+    protocol = record.evaluation["protocol"]
+    points = record.timepoints
+    threshold = protocol["min_relief_percent"]
+    hours = [t.minutes / 60 for t in points]
+    reliefs = [t.relief for t in points]
+    end = max([(record.trial.end_at - record.trial.start_at).total_seconds() / 3600, *hours, 1.0])
+    figure, axis = plt.subplots(figsize=(7.2, 2.4), dpi=150)
+    axis.axvspan(0, protocol["onset_window_minutes"] / 60, color="#f2f2f2", label="onset window")
+    axis.plot(hours, reliefs, marker="o", color=PAIN_COLOUR, linewidth=1, markersize=3.5, label="relief")
+    run = [(h, r) for h, r, t in zip(hours, reliefs, points, strict=True) if t.in_run]
+    if run:
+        axis.plot([h for h, _ in run], [r for _, r in run], color=RUN_COLOUR, linewidth=3, alpha=0.8,
+                  solid_capstyle="round", label=f"response run ({run[-1][0]:.2f} h)")
+    axis.axhline(threshold, color=THRESHOLD_COLOUR, linestyle=":", linewidth=1.2, label=f"{threshold:g} % threshold")
+    if protocol.get("min_relief_hours") is not None:
+        axis.axvline(protocol["min_relief_hours"], color=BASELINE_COLOUR, linestyle="--", linewidth=1,
+                     label=f"{protocol['min_relief_hours']:g} h asked")
+    ticks = [m / 60 for m in (15, 30, 45)] + list(range(1, int(end) + 1))
+    axis.set_xticks(ticks, [f"{round(t * 60)} min" if t < 1 else f"{t:g} h" for t in ticks], fontsize=6, rotation=45)
+    axis.set_xlim(0, end + 0.1)
+    axis.set_ylim(min(0, *reliefs) - 5 if reliefs else -5, 105)
+    axis.set_ylabel("Relief %", fontsize=7)
+    axis.set_xlabel("After the block", fontsize=7)
+    axis.tick_params(axis="y", labelsize=6)
+    axis.legend(fontsize=5.5, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)  # never over the data
+    figure.tight_layout()
+    return _rendered(figure, image_format)
+
+
 def _rendered(figure, image_format: str) -> bytes:
     if image_format not in ("png", "svg"):
         raise ValueError(image_format)

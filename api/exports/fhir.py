@@ -12,7 +12,9 @@ from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
 
+from ..domain.therapies import therapy
 from . import TrialRecord
+from . import blocks as block_fhir
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -25,8 +27,11 @@ NAMESPACE = uuid.UUID("9a3c1f4e-5b7d-4c2a-8e1f-2d6b0a9c7e35")  # stable resource
 def bundle(record: TrialRecord) -> dict[str, Any]:
     patient_ref = _urn("patient", record.patient.id)
     resources = [_patient(record, patient_ref)]
+    # A block: its Procedure, and its timepoints as Observations part of it, in place of the entries' own.
+    block = block_fhir.fhir_resources(record, patient_ref) if therapy(record.trial.therapy).is_block else []
+    resources += block
     for entry in record.entries:
-        if entry.voided_at is not None:
+        if entry.voided_at is not None or block:
             continue
         resources += _entry_resources(entry, patient_ref)
     resources.append(_evaluation(record, patient_ref))

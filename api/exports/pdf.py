@@ -13,10 +13,11 @@ from reportlab.lib.units import inch
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from ..domain.safety import LABELS
+from ..domain.therapies import therapy
 from . import TrialRecord
+from . import blocks as block_report
 from .charts import diary_charts
 
-THERAPY = {"scs": "Spinal cord stimulator (SCS) trial", "intrathecal": "Intrathecal drug delivery trial"}
 CRITERIA = {"pain_relief": "Pain relief", "function": "Function", "analgesic_use": "Analgesic use (MME)",
             "side_effects": "Side effects", "patient_global_impression": "Patient global impression (PGIC)"}
 DECISIONS = {"implant": "Proceed to permanent implant", "no_implant": "No permanent implant",
@@ -39,11 +40,12 @@ def render(record: TrialRecord) -> bytes:
     trial, patient, evaluation = record.trial, record.patient, record.evaluation
     metrics, protocol = evaluation["metrics"], evaluation["protocol"]
     zone = ZoneInfo(trial.timezone)
+    row = therapy(trial.therapy)
     story = [
-        Paragraph(f"{THERAPY[trial.therapy]}: trial report", styles["Title"]),
+        Paragraph(f"{row.title}: {'block' if row.is_block else 'trial'} report", styles["Title"]),
         Paragraph(f"{_x(record.clinic_name)}. Generated {_when(record.generated_at, zone)}.", small),
         Spacer(1, 4),
-        _banner(evaluation, record.evaluation_stored),
+        _banner(evaluation, record.evaluation_stored, row.outcome_words(evaluation["outcome"]).upper()),
         Spacer(1, 6),
         Table([
             # Table cells are plain text (no markup); Paragraph cells wrap and need escaping.
@@ -57,6 +59,8 @@ def render(record: TrialRecord) -> bytes:
             style=TableStyle([*GRID.getCommands()[:1], ("FONTSIZE", (0, 0), (-1, -1), 8.5),
                               ("FONTNAME", (0, 0), (0, -1), "Helvetica-Bold"),
                               ("FONTNAME", (2, 0), (2, -1), "Helvetica-Bold")])),
+        # A block has its own sections (exports/blocks.py) in place of the diary-by-bucket ones.
+        *(block_report.report_flowables(record, small, heading) if row.is_block else [
         Paragraph("Baseline and trial", heading),
         Table(_baseline_rows(trial.baseline, metrics), colWidths=[2.2 * inch, 1.4 * inch, 1.4 * inch, 1.9 * inch],
               style=GRID),
@@ -67,6 +71,7 @@ def render(record: TrialRecord) -> bytes:
         Paragraph(_compliance_text(metrics, protocol), small),
         Paragraph("Diary by " + ("day" if protocol["bucket"] == "day" else "hour"), heading),
         _charts(record),
+        ]),
         Paragraph("Safety alerts during the trial", heading),
         _alerts(record, small, zone),
         Paragraph("Decision", heading),
@@ -83,8 +88,7 @@ def render(record: TrialRecord) -> bytes:
     return buffer.getvalue()
 
 
-def _banner(evaluation, stored: bool) -> Table:
-    outcome = evaluation["outcome"].replace("_", " ").upper()
+def _banner(evaluation, stored: bool, outcome: str) -> Table:
     if evaluation["final"]:
         text, colour = f"FINAL RESULT: {outcome}", colors.Color(0.85, 0.93, 0.85)
     else:

@@ -6,12 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..domain.therapies import REGISTRY
+
 TITLES = {
     "pain_relief": "Pain relief",
     "function": "Function",
     "analgesic_use": "Analgesic use",
     "side_effects": "Side effects",
     "patient_global_impression": "Patient's global impression of change",
+    "peak_relief": "Peak relief",
+    "relief_duration": "Duration of relief",
 }
 STATUS = {"met": "met", "not_met": "not met", "not_assessed": "not assessed"}
 OUTCOMES = {"success": "success", "failure": "failure", "insufficient_data": "insufficient data"}
@@ -40,8 +44,24 @@ def criterion_sentence(criterion: dict[str, Any]) -> str:
     return f"{measured} {requirement}: {STATUS[criterion['status']]}."
 
 
-def outcome_words(outcome: str) -> str:
+def outcome_words(outcome: str, therapy: str | None = None) -> str:
+    """The outcome as the report and console say it: "positive block" / "negative block" for blocks."""
+    if therapy is not None:
+        return REGISTRY[therapy].outcome_words(outcome)
     return OUTCOMES.get(outcome, outcome.replace("_", " "))
+
+
+NEXT_STEPS = {
+    "rfa_candidate": "candidate for radiofrequency ablation: two positive medial branch blocks at the same levels",
+    "confirmatory_block_due": "a confirmatory medial branch block at the same levels is due",
+    "therapeutic_injection_candidate": "candidate for a therapeutic injection",
+    "not_indicated": "not indicated: the latest block was negative",
+    "pending": "pending: the latest block has no final result yet, or too little data",
+}
+
+
+def next_step_words(step: str) -> str:
+    return NEXT_STEPS.get(step, step.replace("_", " "))
 
 
 def _pain_relief(c: dict[str, Any]) -> str:
@@ -102,12 +122,32 @@ def _pgic(c: dict[str, Any]) -> str:
             f"worse) scale (asked: {number(c['threshold'])} or better).")
 
 
+def _peak_relief(c: dict[str, Any]) -> str:
+    if c["value"] is None:
+        return (f"No diary timepoint after the block to compare with the pre-block pain; at least "
+                f"{number(c['threshold'])} % relief is asked.")
+    return (f"The best relief after the block was {number(c['value'])} % of the pre-block pain "
+            f"(at least {number(c['threshold'])} % is asked).")
+
+
+def _relief_duration(c: dict[str, Any]) -> str:
+    asked = f"at least {number(c['threshold'], 2)} h is asked, as long as the anaesthetic acts"
+    if c["value"] is None:
+        return f"No diary timepoint after the block, so no duration of relief ({asked})."
+    if not c["value"]:
+        return f"Relief did not reach the threshold within the onset window, so no duration counts ({asked})."
+    return (f"Relief at or above the threshold lasted until {number(c['value'], 2)} h after the block, without a "
+            f"dip below it ({asked}).")
+
+
 _SENTENCES: dict[str, Callable[[dict[str, Any]], str]] = {
     "pain_relief": _pain_relief,
     "function": _function,
     "analgesic_use": _analgesic_use,
     "side_effects": _side_effects,
     "patient_global_impression": _pgic,
+    "peak_relief": _peak_relief,
+    "relief_duration": _relief_duration,
 }
 
 

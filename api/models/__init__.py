@@ -9,10 +9,10 @@ from .notification import Device, Notification, OutboxMessage, Webhook
 from .operations import BeatLease
 from .patient import EnrollmentCode, Patient
 from .safety import Alert, AlertEntry
-from .trial import CareTeamMember, Trial
+from .trial import BlockReminder, CareTeamMember, Trial
 
 __all__ = [
-    "Alert", "AlertEntry", "Decision", "Device", "Notification", "OutboxMessage", "Webhook",
+    "Alert", "AlertEntry", "BlockReminder", "Decision", "Device", "Notification", "OutboxMessage", "Webhook",
     "AuditEvent", "AuthSession", "BeatLease", "CareTeamMember", "Clinic", "DiaryEntry", "DiaryEntryVersion",
     "EnrollmentCode", "Evaluation", "EvaluationRequest", "Patient", "Trial", "User",
 ]

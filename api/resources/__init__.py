@@ -15,11 +15,13 @@ def register(app: Flask, api: Api) -> None:
     from .exports.routes import blp as exports
     from .health.routes import blp as health
     from .monitoring.routes import blp as monitoring
+    from .pathway.routes import blp as pathway
     from .patients.routes import blp as patients
+    from .protocols.routes import blp as protocols
     from .trials.routes import blp as trials
     from .users.routes import blp as users
     from .webhooks.routes import blp as webhooks
 
     for blueprint in (health, auth, users, patients, trials, entries, evaluations, alerts, monitoring, webhooks,
-                      devices, decisions, exports):
+                      devices, decisions, exports, pathway, protocols):
         api.register_blueprint(blueprint)

@@ -29,7 +29,7 @@ def check_entry(*, entry_id: int, version: int) -> int:
         return 0
     trial = db.session.get(Trial, entry.trial_id)
     return sum(_raise(trial, finding, _local_day(trial, entry.recorded_at), entry)
-               for finding in findings(entry.content, baseline_pain=trial.baseline["pain"]))
+               for finding in findings(entry.content, baseline_pain=trial.baseline["pain"], therapy=trial.therapy))
 
 
 def raise_missed_diaries(*, chunk: int = 500) -> int:

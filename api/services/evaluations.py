@@ -194,14 +194,15 @@ def facts_of(trial: Trial) -> rules.TrialFacts:
         therapy=trial.therapy, start_at=trial.start_at, end_at=trial.end_at, timezone=trial.timezone,
         baseline=rules.Baseline(pain=baseline["pain"], mme=baseline.get("mme"), odi=baseline.get("odi"),
                                 interference=baseline.get("interference")),
-        protocol=trial.protocol,
+        protocol=trial.protocol, agent=trial.agent,
     )
 
 
-def entry_facts(client_id: str, recorded_at, content: dict[str, Any]) -> rules.Entry:
+def entry_facts(client_id: str, recorded_at, content: dict[str, Any], stored: int = 0) -> rules.Entry:
     function = content.get("function") or {}
     return rules.Entry(
-        recorded_at=recorded_at, pain_score=content["pain"]["score"], key=client_id,
+        recorded_at=recorded_at, pain_score=content["pain"]["score"], key=client_id, stored=stored,
+        relief_percent=content["pain"].get("relief_percent"),
         interference=function.get("interference"), odi=function.get("odi"), pgic=content.get("pgic"),
         sedation_score=content.get("sedation_score"), symptoms=tuple(content.get("symptoms", ())),
         medications=tuple(Medication(m["name"], m["dose"], m["unit"], m.get("route"))
@@ -214,12 +215,12 @@ def valid_entries(trial_ids: list[int], *, until) -> dict[int, list[rules.Entry]
     if not trial_ids:
         return {}
     rows = db.session.execute(
-        select(DiaryEntry.trial_id, DiaryEntry.client_id, DiaryEntry.recorded_at, DiaryEntry.content)
+        select(DiaryEntry.trial_id, DiaryEntry.client_id, DiaryEntry.recorded_at, DiaryEntry.content, DiaryEntry.id)
         .where(DiaryEntry.trial_id.in_(trial_ids), DiaryEntry.voided_at.is_(None), DiaryEntry.recorded_at <= until)
     )
     entries: dict[int, list[rules.Entry]] = defaultdict(list)
-    for trial_id, client_id, recorded_at, content in rows:
-        entries[trial_id].append(entry_facts(client_id, recorded_at, content))
+    for trial_id, client_id, recorded_at, content, stored in rows:
+        entries[trial_id].append(entry_facts(client_id, recorded_at, content, stored))
     return entries
 
 

@@ -11,6 +11,7 @@ from ..models import Alert, Clinic, DiaryEntry, User
 from .access import Actor, trial_for
 from .decisions import decision_of
 from .evaluations import evaluate_as_of, latest_of, record_fields
+from .pathway import target_pathway
 
 
 def trial_record(*, user: Actor, trial_id: int, action: str) -> TrialRecord:
@@ -35,5 +36,6 @@ def trial_record(*, user: Actor, trial_id: int, action: str) -> TrialRecord:
         clinic_name=db.session.get(Clinic, trial.clinic_id).name, trial=trial, patient=trial.patient,
         care_team=[users[i] for i in trial.care_team if i in users], entries=entries, evaluation=evaluation,
         evaluation_stored=stored is not None, buckets=result.buckets, alerts=alerts, users=users,
-        decision=decision, generated_at=moment,
+        decision=decision, generated_at=moment, timepoints=result.timepoints,
+        pathway=target_pathway(trial) if trial.is_block else None,
     )

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, tuple_
 
 from ..clock import now
+from ..domain import blocks
 from ..extensions import db
 from ..models import Alert, CareTeamMember, DiaryEntry, Evaluation, Trial
 from . import audit
@@ -31,6 +32,7 @@ def worklist(*, user: Actor, mine: bool = False) -> list[dict[str, Any]]:
     today = _entries_today(trials, moment)
     alerts = _open_alerts(ids)
     evaluations = _latest_evaluations(ids)
+    recorded = _timepoints_recorded([t for t in trials if t.is_block])
     rows = []
     for trial in trials:
         counts = alerts.get(trial.id, {})
@@ -48,6 +50,7 @@ def worklist(*, user: Actor, mine: bool = False) -> list[dict[str, Any]]:
             "outcome": evaluation.outcome if evaluation else None, "final": evaluation.final if evaluation else None,
             "open_alerts": {s: counts.get(s, 0) for s in ("critical", "high", "medium", "low")},
             "missed_diary_days": counts.get("missed_diary", 0),
+            **_block_progress(trial, moment, recorded),
         })
     rows.sort(key=_urgency)
     return rows
@@ -65,6 +68,28 @@ def _progress(trial: Trial, moment) -> tuple[int, int]:
     total = max(1, math.ceil((trial.end_at - trial.start_at) / unit))
     elapsed = (moment - trial.start_at) // unit + 1
     return max(0, min(elapsed, total)), total
+
+
+def _block_progress(trial: Trial, moment, recorded: dict[int, int]) -> dict[str, Any]:
+    """A block's own progress: timepoints recorded of those its schedule expected by now (null otherwise)."""
+    if not trial.is_block:
+        return {"timepoints_recorded": None, "timepoints_expected": None, "timepoints_scheduled": None}
+    return {"timepoints_recorded": recorded.get(trial.id, 0),
+            "timepoints_expected": blocks.expected_so_far(trial.start_at, trial.end_at, moment),
+            "timepoints_scheduled": len(trial.schedule)}
+
+
+def _timepoints_recorded(block_trials: list[Trial]) -> dict[int, int]:
+    """Valid entries of each block trial within its window (start to end), in one query."""
+    if not block_trials:
+        return {}
+    return dict(db.session.execute(
+        select(DiaryEntry.trial_id, func.count())
+        .join(Trial, Trial.id == DiaryEntry.trial_id)
+        .where(DiaryEntry.trial_id.in_([t.id for t in block_trials]), DiaryEntry.voided_at.is_(None),
+               DiaryEntry.recorded_at >= Trial.start_at, DiaryEntry.recorded_at <= Trial.end_at)
+        .group_by(DiaryEntry.trial_id)
+    ).all())
 
 
 def _last_entries(trial_ids: list[int]) -> dict[int, tuple[Any, int]]:

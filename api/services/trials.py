@@ -8,34 +8,48 @@ from typing import Any
 from sqlalchemy import select
 
 from ..clock import now
+from ..domain import blocks, therapies
 from ..errors import Invalid, TrialClosed
 from ..extensions import db
 from ..models import CareTeamMember, Patient, Trial, User
-from . import audit
+from . import audit, block_reminders, pathway
 from .access import CARE, PATIENT, Actor, may_see_patient
 from .evaluations import request_evaluation
 
 
 def create_trial(
-    *, staff: Actor, patient_id: int, therapy: str, start_at: datetime, end_at: datetime,
+    *, staff: Actor, patient_id: int, therapy: str, start_at: datetime, end_at: datetime | None = None,
     baseline: dict[str, Any], protocol: dict[str, Any], timezone: str | None = None,
     care_team: list[int] | None = None,
-    device: str | None = None,
+    device: str | None = None, target: dict[str, Any] | None = None, agent: str | None = None,
 ) -> Trial:
+    """Register a trial (validated by the schema for its therapy). A block's diary ends 8 hours after it unless
+    told otherwise, its reminders are scheduled, and `trial.warnings` says when the yearly count is exceeded."""
     patient = db.session.get(Patient, patient_id)
     if patient is None or patient.clinic_id != staff.clinic_id:
         raise Invalid("No such patient in your clinic.", errors={"patient_id": ["No such patient."]})
     members = _care_team(staff, care_team if care_team is not None else [staff.id])
+    row = therapies.therapy(therapy)
+    if end_at is None:
+        if not row.is_block:
+            raise Invalid("The trial needs an end.", errors={"end_at": ["Missing data for required field."]})
+        end_at = blocks.default_end(start_at)
     trial = Trial(
         clinic_id=staff.clinic_id, patient_id=patient.id, therapy=therapy, device=device,
         start_at=start_at, end_at=end_at, timezone=timezone or patient.timezone,
         baseline=baseline, protocol_overrides=protocol, created_by=staff.id,
+        target=target if row.is_block else None, agent=agent if row.is_block else None,
         care_team_members=[CareTeamMember(user_id=u.id) for u in members],
     )
     db.session.add(trial)
     db.session.flush()
+    warnings: list[str] = []
+    if row.is_block:
+        block_reminders.schedule_reminders(trial)
+        warnings = pathway.frequency_warnings(trial)
     audit.record("trial.create", patient_id=patient.id, object_type="trial", object_id=trial.id)
     db.session.commit()
+    trial.warnings = warnings  # not stored: the answer to this request only
     return trial
 
 
@@ -86,6 +100,8 @@ def update_trial(*, trial: Trial, end_at: datetime | None = None, cancel: bool =
         if end_at <= trial.start_at:
             raise Invalid("The end must come after the start.", errors={"end_at": ["Must be after start_at."]})
         trial.end_at = end_at
+        if trial.is_block:
+            block_reminders.schedule_reminders(trial)
         request_evaluation(trial_id=trial.id)
     if care_team is not None:
         wanted = {u.id for u in _care_team(staff, care_team)}
@@ -105,7 +121,7 @@ def active_day_trials(moment) -> list[Trial]:
     trials = db.session.execute(
         select(Trial).where(Trial.start_at <= moment, Trial.end_at > moment, Trial.closure.is_(None))
     ).scalars()
-    return [t for t in trials if t.protocol["bucket"] == "day"]
+    return [t for t in trials if t.protocol["bucket"] == "day"]  # not blocks: their diary has its own schedule
 
 
 def _care_team(staff: Actor, user_ids: list[int]) -> list[User]:

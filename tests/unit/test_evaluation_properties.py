@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -50,7 +51,8 @@ def test_adding_a_day_of_better_pain_never_lowers_relief(diary, score, day):
     fresh_day = START.replace(hour=12) + timedelta(days=day)
     if before["trial_pain"] is not None and score > before["trial_pain"]:
         return  # only a day at or below the trial's pain so far is "better"
-    if any(e.recorded_at.date() == fresh_day.date() for e in diary):
+    local = ZoneInfo(TRIAL.timezone)  # days are the trial's local dates (EDT after 03-08, not the -05:00 offset)
+    if any(e.recorded_at.astimezone(local).date() == fresh_day.astimezone(local).date() for e in diary):
         return  # a new day, not more entries in an old one
     after = evaluate(TRIAL, [*diary, Entry(fresh_day, score, key="new")], now).metrics
     assert before["pain_relief_percent"] is None or after["pain_relief_percent"] >= before["pain_relief_percent"]

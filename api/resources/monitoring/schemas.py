@@ -21,8 +21,14 @@ class WorklistRow(Schema):
     last_entry_at = fields.DateTime(allow_none=True)
     latest_pain = fields.Integer(allow_none=True)
     compliance = fields.Float(allow_none=True)
-    pain_relief_percent = fields.Float(allow_none=True)
+    pain_relief_percent = fields.Float(allow_none=True, metadata={"description": "For blocks, the peak relief."})
     outcome = fields.String(allow_none=True)
     final = fields.Boolean(allow_none=True)
     open_alerts = fields.Dict(keys=fields.String(), values=fields.Integer())
     missed_diary_days = fields.Integer()
+    timepoints_recorded = fields.Integer(allow_none=True, metadata={
+        "description": "Blocks: valid entries within the diary window (null for other therapies)."})
+    timepoints_expected = fields.Integer(allow_none=True, metadata={
+        "description": "Blocks: scheduled timepoints due by now (+15, +30, +45, +60 min, then hourly)."})
+    timepoints_scheduled = fields.Integer(allow_none=True,
+                                          metadata={"description": "Blocks: all scheduled timepoints."})

@@ -7,7 +7,8 @@ from ...services import trials
 from ...services.access import CARE, PATIENT, actor, requires, trial_for
 from .schemas import TrialIn, TrialOut, TrialPatchIn, TrialQuery
 
-blp = Blueprint("trials", __name__, url_prefix="/api/v1/trials", description="SCS and intrathecal trials.")
+blp = Blueprint("trials", __name__, url_prefix="/api/v1/trials",
+                description="Trials: SCS, PNS, intrathecal, and diagnostic blocks.")
 
 
 @blp.route("")
@@ -16,7 +17,11 @@ class Trials(MethodView):
     @blp.arguments(TrialIn)
     @blp.response(201, TrialOut)
     def post(self, data):
-        """Register a trial (past start dates are fine: clinics enter trials after the fact)"""
+        """Register a trial (past start dates are fine: clinics enter trials after the fact)
+
+        A block (medial_branch_block, sacroiliac_block, nerve_root_block) needs `target` and `agent`; its
+        `end_at` defaults to 8 hours after the block. `warnings` lists what the clinic should know, such as a
+        yearly block count over the limit: the trial is registered all the same."""
         return trials.create_trial(staff=actor(), **data)
 
     @requires(PATIENT, *CARE)

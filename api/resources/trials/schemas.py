@@ -1,9 +1,12 @@
 """Trial payloads."""
 
-from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+import re
 
-from ...domain.protocol import THERAPIES, override_problems
-from ..fields import Id, Moment, Num, QueryId, Timezone, between, text
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from ...domain.blocks import AGENTS, REGIONS, SIDES
+from ...domain.therapies import REGISTRY, THERAPIES, therapy
+from ..fields import Id, Int, Moment, Num, QueryId, Timezone, between, text
 
 
 class BaselineSchema(Schema):
@@ -13,26 +16,99 @@ class BaselineSchema(Schema):
     interference = Num(validate=between(0, 10), allow_none=True)
 
 
+class StrictBool(fields.Boolean):
+    """true or false only: not "yes", not 1."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ValidationError("Must be true or false.")
+        return value
+
+
+def _parameter_field(name: str) -> fields.Field:
+    """A typed field for one protocol parameter, from the registry (type, range, the therapies that use it)."""
+    users = [t for t in REGISTRY.values() if name in t.parameters]
+    parameter = users[0].parameters[name]
+    choices = sorted({c for t in users for c in t.parameters[name].choices})
+    described = parameter.describe()
+    metadata = {"description": " ".join(filter(None, [
+        described.get("description"), f"Therapies: {', '.join(t.name for t in users)}.",
+        "Defaults: " + "; ".join(f"{t.name} {t.defaults.get(name)}" for t in users
+                                 if t.defaults.get(name) is not None) + "."]))}
+    if parameter.kind is bool:
+        return StrictBool(metadata=metadata)
+    if parameter.kind is str:
+        return fields.String(validate=validate.OneOf(choices), metadata=metadata)
+    kind = Int if parameter.kind is int else Num
+    return kind(validate=between(parameter.low, parameter.high), metadata=metadata)
+
+
+# Every parameter of every therapy, typed: the OpenAPI document describes the protocol object exactly. Which
+# parameters a trial may set depends on its therapy, checked by TrialIn (registry's override_problems).
+ProtocolSchema = Schema.from_dict(
+    {name: _parameter_field(name) for t in REGISTRY.values() for name in t.parameters}, name="Protocol")
+
+LEVEL = re.compile(r"^(C[1-8]|T(1[0-2]|[1-9])|L[1-5]|S[1-5])(-(C[1-8]|T(1[0-2]|[1-9])|L[1-5]|S[1-5]))?$")
+
+
+class TargetSchema(Schema):
+    region = fields.String(required=True, validate=validate.OneOf(REGIONS))
+    side = fields.String(required=True, validate=validate.OneOf(SIDES))
+    levels = fields.List(
+        fields.String(validate=validate.Regexp(LEVEL, error="Not a spinal segment or level, such as L5 or L4-L5.")),
+        load_default=list, validate=validate.Length(max=10),
+        metadata={"description": "Segments such as \"L4-L5\": at least one for medial branch and nerve root blocks, "
+                                 "none for sacroiliac blocks."})
+
+    @validates_schema
+    def _levels_once(self, data, **_):
+        if len(set(data.get("levels", ()))) != len(data.get("levels", ())):
+            raise ValidationError("List each level once.", "levels")
+
+
 class TrialIn(Schema):
     patient_id = Id(required=True)
     therapy = fields.String(required=True, validate=validate.OneOf(THERAPIES))
     device = text(200)
-    start_at = Moment(required=True)
-    end_at = Moment(required=True)
+    start_at = Moment(required=True, metadata={"description": "For a block: when it was given."})
+    end_at = Moment(metadata={"description": "Required, except for blocks: start_at + 8 h by default."})
     timezone = Timezone(metadata={"description": "IANA timezone; the patient's when absent."})
-    baseline = fields.Nested(BaselineSchema, required=True)
-    protocol = fields.Dict(load_default=dict, metadata={"description": "Overrides of the therapy's defaults."})
+    baseline = fields.Nested(BaselineSchema, required=True,
+                             metadata={"description": "For blocks only `pain` (just before the block) is used."})
+    protocol = fields.Nested(ProtocolSchema, load_default=dict,
+                             metadata={"description": "Overrides of the therapy's defaults (GET /protocols)."})
     care_team = fields.List(Id(), validate=validate.Length(min=1, max=50))
-
-    @validates("protocol")
-    def _known_parameters(self, value, **_):
-        if problems := override_problems(value):
-            raise ValidationError(problems)
+    target = fields.Nested(TargetSchema, metadata={"description": "Blocks only, and required for them."})
+    agent = fields.String(validate=validate.OneOf(AGENTS),
+                          metadata={"description": "Blocks only, and required for them: the local anaesthetic."})
 
     @validates_schema
-    def _ends_after_start(self, data, **_):
+    def _fits_the_therapy(self, data, **_):
+        if "therapy" not in data:
+            return
+        row = therapy(data["therapy"])
+        errors: dict = {}
+        if problems := row.override_problems(data.get("protocol") or {}):
+            errors["protocol"] = problems
+        if row.is_block:
+            for name in ("target", "agent"):
+                if name not in data:
+                    errors[name] = [f"Required for a {row.name}."]
+            levels = (data.get("target") or {}).get("levels")
+            if levels is not None and row.levels_required and not levels:
+                errors["target"] = {"levels": [f"Name at least one level for a {row.name}."]}
+            elif levels and not row.levels_required:
+                errors["target"] = {"levels": [f"A {row.name} has no levels."]}
+        else:
+            for name in ("target", "agent"):
+                if name in data:
+                    errors[name] = ["Only for block therapies."]
+            if "end_at" not in data:
+                errors["end_at"] = ["Missing data for required field."]
         if "start_at" in data and "end_at" in data and data["end_at"] <= data["start_at"]:
-            raise ValidationError("Must be after start_at.", "end_at")
+            errors["end_at"] = ["Must be after start_at."]
+        if errors:
+            raise ValidationError(errors)
 
 
 class TrialPatchIn(Schema):
@@ -61,8 +137,16 @@ class TrialOut(Schema):
     end_at = fields.DateTime()
     timezone = fields.String()
     baseline = fields.Dict()
-    protocol = fields.Dict(metadata={"description": "The thresholds in force: defaults with overrides."})
-    protocol_overrides = fields.Dict()
+    protocol = fields.Nested(ProtocolSchema, metadata={"description": "The thresholds in force: defaults with "
+                                                                      "overrides."})
+    protocol_overrides = fields.Nested(ProtocolSchema)
+    target = fields.Nested(TargetSchema, allow_none=True)
+    agent = fields.String(allow_none=True)
+    schedule = fields.List(fields.DateTime(), allow_none=True,
+                           metadata={"description": "Blocks: when the diary expects an entry (+15, +30, +45, +60 "
+                                                    "minutes, then hourly to end_at); null for other therapies."})
+    warnings = fields.List(fields.String(), metadata={
+        "description": "On creation only: what the clinic should know, such as a yearly block count over the limit."})
     care_team = fields.List(fields.Integer())
     status = fields.String()
     created_at = fields.DateTime()

@@ -1,0 +1,1 @@
+"""A patient's diagnostic block pathway."""

@@ -1,0 +1,1 @@
+"""The published protocol parameters of every therapy."""
