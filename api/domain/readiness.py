@@ -141,6 +141,14 @@ def readiness(therapy: str, documentation: dict[str, Any], overrides: dict[str, 
     }
 
 
+def described(documentation: dict[str, Any]) -> list[Item]:
+    """Every part of `documentation` that holds something, in the checklist's words, whatever is required."""
+    everything = {**GENERIC, "require_psychological_clearance": True, "require_substance_use_screening": True,
+                  "require_imaging": True, "min_conservative_treatment_months": 1e-9,
+                  "min_life_expectancy_months": 1e-9}
+    return [i for i in checklist("", documentation, everything) if i.status != "missing"]
+
+
 def _indication(indications: list[dict]) -> Item:
     if not indications:
         return Item("indication", LABELS["indication"], "missing", "No ICD-10-CM diagnosis code for the indication.")
@@ -209,7 +217,7 @@ def _life_expectancy(months: float | None, asked: float) -> Item:
     if months + 1e-9 < asked:
         return Item("life_expectancy", label, "not_met",
                     f"Estimated at {_n(months)} months (at least {_n(asked)} months asked).")
-    return Item("life_expectancy", label, "documented", f"Estimated at {_n(months)} months or more.")
+    return Item("life_expectancy", label, "documented", f"Estimated at {_n(months)} months.")
 
 
 def _coded(item: dict) -> str:

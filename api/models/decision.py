@@ -34,6 +34,14 @@ class Decision(db.Model):
     def signed(self) -> bool:
         return self.report_sha256 is not None
 
+    @property
+    def signature(self) -> dict | None:
+        """Who signed, with which NPI, when, what they attested, and the SHA-256 of the report they signed."""
+        if not self.signed:
+            return None
+        return {"signer_id": self.physician_id, "name": self.signer_name, "npi": self.signer_npi,
+                "signed_at": self.decided_at, "statement": self.attestation, "report_sha256": self.report_sha256}
+
 
 class SignedReport(db.Model):
     """The exact PDF the physician signed; its SHA-256 is the decision's `report_sha256`."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from ..errors import Conflict
+from ..errors import Conflict, NotFound
 from ..extensions import db
 from ..models import Clinic, User
 from .access import Actor
@@ -37,3 +37,15 @@ def list_staff(*, admin: Actor) -> list[User]:
     return list(db.session.execute(
         select(User).where(User.clinic_id == admin.clinic_id, User.role != "patient").order_by(User.id)
     ).scalars())
+
+
+def update_staff_profile(*, admin: Actor, user_id: int, changes: dict) -> User:
+    """The admin sets a colleague's display name or NPI (`None` clears it); another clinic's user is 404."""
+    user = db.session.get(User, user_id)
+    if user is None or user.clinic_id != admin.clinic_id or user.role == "patient":
+        raise NotFound("No such staff account.")
+    for field in ("display_name", "npi"):
+        if field in changes:
+            setattr(user, field, changes[field])
+    db.session.commit()
+    return user
