@@ -24,41 +24,67 @@ class Box:
 @dataclass(frozen=True)
 class Overflow:
     page: int
-    character: str
+    text: str
     box: Box
     reason: str
 
 
 def overflows(pdf: bytes, *, margin: float) -> list[Overflow]:
-    """Characters that straddle a table rule (a cell border) or stand outside the page's left/right margins."""
+    """Runs of text that cross a table rule (a cell border) or stand outside the page's left/right margins.
+
+    A run is a stretch of characters on one baseline with no gap wider than a few spaces: the words of one line
+    of one cell. Checking runs rather than single glyphs catches a line that crosses a border between two
+    glyphs (in a space), which a glyph-by-glyph check would miss.
+    """
     found = []
     document = pdfium.PdfDocument(pdf)
     for number, page in enumerate(document, start=1):
         width = page.get_width()
         verticals, horizontals = _rules(page)
-        text = page.get_textpage()
-        for index in range(text.count_chars()):
-            character = text.get_text_range(index, 1)
-            if not character.strip():
-                continue
-            box = Box(*text.get_charbox(index))
+        for words, box in _runs(page.get_textpage()):
             if box.left < margin - 1 or box.right > width - margin + 1:
-                found.append(Overflow(number, character, box, "outside the page margins"))
+                found.append(Overflow(number, words, box, "outside the page margins"))
                 continue
             for rule in verticals:
                 x = (rule.left + rule.right) / 2
                 if box.left + TOLERANCE < x < box.right - TOLERANCE and _overlap(box.bottom, box.top, rule.bottom,
                                                                                   rule.top) > TOLERANCE:
-                    found.append(Overflow(number, character, box, "crosses a cell's side border"))
+                    found.append(Overflow(number, words, box, "crosses a cell's side border"))
                     break
             else:
                 for rule in horizontals:
                     y = (rule.bottom + rule.top) / 2
                     if box.bottom + TOLERANCE < y < box.top - TOLERANCE and _overlap(
                             box.left, box.right, rule.left, rule.right) > TOLERANCE:
-                        found.append(Overflow(number, character, box, "crosses a cell's top or bottom border"))
+                        found.append(Overflow(number, words, box, "crosses a cell's top or bottom border"))
                         break
     return found
+
+
+MAX_GAP = 6.0  # points: wider than a space at these sizes, narrower than two cells' paddings (4 + 4)
+
+
+def _runs(text) -> list[tuple[str, Box]]:
+    runs: list[tuple[str, Box]] = []
+    words, box, baseline = "", None, None
+    for index in range(text.count_chars()):
+        character = text.get_text_range(index, 1)
+        if not character.strip():  # spaces, and the line breaks PDFium makes up between text objects
+            words += " " if box is not None and character == " " else ""
+            continue
+        left, bottom, right, top = text.get_charbox(index)
+        origin = text.get_charbox(index, loose=True)[1]  # the line's bottom, the same for every glyph on it
+        same_line = box is not None and abs(origin - baseline) < 1 and box.right - 1 <= left <= box.right + MAX_GAP
+        if same_line:
+            words += character
+            box = Box(box.left, min(box.bottom, bottom), right, max(box.top, top))
+        else:
+            if box is not None:
+                runs.append((words.strip(), box))
+            words, box, baseline = character, Box(left, bottom, right, top), origin
+    if box is not None:
+        runs.append((words.strip(), box))
+    return runs
 
 
 def page_images(pdf: bytes, *, scale: float = 1.0) -> list:
@@ -72,8 +98,7 @@ def ink_outside(image, *, margin_px: int) -> int:
     width, height = grey.size
     count = 0
     for left, right in ((0, margin_px), (width - margin_px, width)):
-        strip = grey.crop((left, 0, right, height))
-        count += sum(1 for value in strip.getdata() if value < 245)
+        count += sum(grey.crop((left, 0, right, height)).histogram()[:245])
     return count
 
 
@@ -91,8 +116,9 @@ def _rules(page) -> tuple[list[Box], list[Box]]:
         elif thin_y and box.right - box.left > 4:
             horizontals.append(box)
         elif not (thin_x or thin_y):  # a rectangle (a boxed banner, a shaded cell): its four edges
-            verticals += [Box(box.left, box.bottom, box.left, box.top), Box(box.right, box.bottom, box.right, box.top)]
-            horizontals += [Box(box.left, box.bottom, box.right, box.bottom), Box(box.left, box.top, box.right, box.top)]
+            left, bottom, right, top = box.left, box.bottom, box.right, box.top
+            verticals += [Box(left, bottom, left, top), Box(right, bottom, right, top)]
+            horizontals += [Box(left, bottom, right, bottom), Box(left, top, right, top)]
     return verticals, horizontals
 
 
