@@ -67,10 +67,11 @@ class Item:
     key: str
     label: str
     status: str  # "documented", "missing" (nothing recorded) or "not_met" (recorded, but short of the requirement)
-    detail: str  # what was found, or what is missing, in a sentence
+    detail: str  # what the record shows, or that it shows nothing, in a sentence
+    gap: str | None = None  # what a payer will find missing, in a short sentence; None when documented
 
-    def as_dict(self) -> dict[str, str]:
-        return {"key": self.key, "label": self.label, "status": self.status, "detail": self.detail}
+    def as_dict(self) -> dict[str, str | None]:
+        return {"key": self.key, "label": self.label, "status": self.status, "detail": self.detail, "gap": self.gap}
 
 
 def requirement_problems(overrides: Any) -> dict[str, str]:
@@ -135,7 +136,7 @@ def readiness(therapy: str, documentation: dict[str, Any], overrides: dict[str, 
         "therapy": therapy,
         "ready": all(i.status == "documented" for i in items),
         "items": [i.as_dict() for i in items],
-        "missing": [i.detail for i in items if i.status != "documented"],
+        "missing": [i.gap for i in items if i.status != "documented"],
         "requirements": requirements,
         "sources": list(SOURCES.get(therapy, ())),
     }
@@ -151,18 +152,19 @@ def described(documentation: dict[str, Any]) -> list[Item]:
 
 def _indication(indications: list[dict]) -> Item:
     if not indications:
-        return Item("indication", LABELS["indication"], "missing", "No ICD-10-CM diagnosis code for the indication.")
+        return _missing("indication", "No ICD-10-CM diagnosis code for the indication.")
     return Item("indication", LABELS["indication"], "documented", ", ".join(_coded(i) for i in indications) + ".")
 
 
 def _procedure(procedures: list[dict], expected: list[str]) -> Item:
     label = LABELS["procedure"]
     if not procedures:
-        return Item("procedure", label, "missing", "No CPT/HCPCS code for the trial procedure.")
+        return _missing("procedure", "No CPT/HCPCS code for the trial procedure.")
     found = ", ".join(_coded(p) for p in procedures)
     if expected and not any(p["code"] in expected for p in procedures):
-        return Item("procedure", label, "not_met",
-                    f"{found}: none of the codes this clinic expects for the trial ({', '.join(expected)}).")
+        gap = (f"Trial procedure coded {', '.join(p['code'] for p in procedures)}: none of the codes this clinic "
+               f"expects for the trial ({', '.join(expected)}).")
+        return Item("procedure", label, "not_met", f"{found}.", gap)
     return Item("procedure", label, "documented", found + ".")
 
 
@@ -170,40 +172,44 @@ def _conservative(treatments: list[dict], months: float) -> Item:
     label = LABELS["conservative_treatment"]
     asked = f"at least {_n(months)} months"
     if not treatments:
-        return Item("conservative_treatment", label, "missing", f"No conservative treatment documented ({asked}).")
+        return _missing("conservative_treatment", f"No conservative treatment documented ({asked}).")
     # Durations come without dates and may overlap (physical therapy while on medication): the longest
     # single course is what the record proves, not their sum.
     longest = max(months_of(t["duration"], t["unit"]) for t in treatments)
     tried = "; ".join(f"{t['treatment']} for {_n(t['duration'])} {t['unit']}" for t in treatments)
     if longest + 1e-9 < months:
-        return Item("conservative_treatment", label, "not_met",
-                    f"{tried}: the longest course is {_n(round(longest, 1))} months ({asked} asked).")
+        return Item("conservative_treatment", label, "not_met", f"{tried}.",
+                    f"Conservative treatment: the longest course documented is {_n(round(longest, 1))} months "
+                    f"({asked} asked).")
     return Item("conservative_treatment", label, "documented", f"{tried}.")
 
 
 def _psychological(evaluation: dict | None) -> Item:
     label = LABELS["psychological_evaluation"]
     if not evaluation:
-        return Item("psychological_evaluation", label, "missing", "No psychological evaluation documented.")
+        return _missing("psychological_evaluation", "No psychological evaluation documented.")
     seen = f"by {evaluation['clinician']} on {evaluation['date']}"
     if not evaluation["cleared"]:
-        return Item("psychological_evaluation", label, "not_met", f"Evaluated {seen}: not cleared for the implant.")
+        said = f"Evaluated {seen}: not cleared for the implant."
+        return Item("psychological_evaluation", label, "not_met", said,
+                    f"Psychological evaluation {seen}: not cleared for the implant.")
     return Item("psychological_evaluation", label, "documented", f"Cleared {seen}.")
 
 
 def _substance(screening: dict | None) -> Item:
     label = LABELS["substance_use_screening"]
     if not screening:
-        return Item("substance_use_screening", label, "missing", "No substance use screening documented.")
+        return _missing("substance_use_screening", "No substance use screening documented.")
     found = f"Screened on {screening['date']}: {SCREENING_RESULTS[screening['result']]}"
     if screening["result"] == "active":
-        return Item("substance_use_screening", label, "not_met", f"{found}.")
+        return Item("substance_use_screening", label, "not_met", f"{found}.", f"Substance use: {found[0].lower()}"
+                                                                                f"{found[1:]}.")
     return Item("substance_use_screening", label, "documented", f"{found}.")
 
 
 def _imaging(studies: list[dict]) -> Item:
     if not studies:
-        return Item("imaging", LABELS["imaging"], "missing", "No imaging documented.")
+        return _missing("imaging", "No imaging documented.")
     found = "; ".join(f"{MODALITIES[s['modality']]}{' of the ' + s['region'] if s.get('region') else ''} on "
                       f"{s['date']}" for s in studies)
     return Item("imaging", LABELS["imaging"], "documented", f"{found}.")
@@ -212,12 +218,15 @@ def _imaging(studies: list[dict]) -> Item:
 def _life_expectancy(months: float | None, asked: float) -> Item:
     label = LABELS["life_expectancy"]
     if months is None:
-        return Item("life_expectancy", label, "missing",
-                    f"No life expectancy documented (at least {_n(asked)} months asked).")
+        return _missing("life_expectancy", f"No life expectancy documented (at least {_n(asked)} months asked).")
     if months + 1e-9 < asked:
-        return Item("life_expectancy", label, "not_met",
-                    f"Estimated at {_n(months)} months (at least {_n(asked)} months asked).")
+        said = f"Estimated at {_n(months)} months (at least {_n(asked)} months asked)."
+        return Item("life_expectancy", label, "not_met", said, f"Life expectancy: {said[0].lower()}{said[1:]}")
     return Item("life_expectancy", label, "documented", f"Estimated at {_n(months)} months.")
+
+
+def _missing(key: str, sentence: str) -> Item:
+    return Item(key, LABELS[key], "missing", sentence, sentence)
 
 
 def _coded(item: dict) -> str:

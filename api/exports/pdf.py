@@ -131,7 +131,7 @@ class _NumberedCanvas(pdf_canvas.Canvas):
 def _letterhead(record: TrialRecord) -> Paragraph:
     lines = [f"<b>{_x(record.clinic_name)}</b>"]
     if record.clinic_address:
-        lines.append(_x(", ".join(line.strip() for line in record.clinic_address.splitlines() if line.strip())))
+        lines.append(_x(", ".join(line.strip(" ,") for line in record.clinic_address.splitlines() if line.strip(" ,"))))
     lines.append(f"Clinic NPI {_x(record.clinic_npi)}" if record.clinic_npi else "Clinic NPI not recorded")
     return Paragraph("<br/>".join(lines), LETTERHEAD)
 
@@ -172,7 +172,7 @@ def _missing_box(record: TrialRecord) -> list:
     sources = ", ".join(readiness["sources"]) or "the clinic's requirements"
     text = (f"<b>Documentation a payer will ask for is incomplete</b> ({_x(sources)}). What is missing:"
             f"{items}")
-    return [Table([[Paragraph(text, CELL)]], colWidths=[BODY_WIDTH], style=TableStyle([
+    return [Table([[Paragraph(text, CELL)]], colWidths=[BODY_WIDTH], splitInRow=1, style=TableStyle([
         ("BACKGROUND", (0, 0), (-1, -1), colors.Color(1, 0.9, 0.88)), ("BOX", (0, 0), (-1, -1), 0.8, colors.darkred),
         ("TOPPADDING", (0, 0), (-1, -1), 4), ("BOTTOMPADDING", (0, 0), (-1, -1), 4)])), Spacer(1, 5)]
 
@@ -186,7 +186,8 @@ def _patient_table(record: TrialRecord, zone: ZoneInfo) -> Table:
         ["Care team", ", ".join(_name(u) for u in record.care_team) or "-", "Trial", f"#{trial.id}"],
     ]
     cells = [[Paragraph(_x(v), CELL_BOLD if i % 2 == 0 else CELL) for i, v in enumerate(row)] for row in rows]
-    return Table(cells, colWidths=[w * inch for w in (1.0, 2.5, 1.1, 2.5)], style=TableStyle(GRID))
+    widths = [w * inch for w in (1.0, 2.5, 1.1, 2.5)]
+    return Table(cells, colWidths=widths, splitInRow=_taller_than_a_page(cells, widths), style=TableStyle(GRID))
 
 
 def _documentation(record: TrialRecord) -> list:
@@ -320,8 +321,22 @@ def _notes(record: TrialRecord, zone: ZoneInfo) -> list:
 def _table(rows: list[list[str]], widths_in_inches: list[float]) -> Table:
     """A grid of wrapped text whose first row is a header, repeated on every page the table spans."""
     cells = [[Paragraph(_x(v), CELL_BOLD if r == 0 else CELL) for v in row] for r, row in enumerate(rows)]
-    return Table(cells, colWidths=[w * inch for w in widths_in_inches], repeatRows=1,
+    widths = [w * inch for w in widths_in_inches]
+    return Table(cells, colWidths=widths, repeatRows=1, splitInRow=_taller_than_a_page(cells, widths),
                  style=TableStyle(GRID + HEADER_ROW))
+
+
+def _taller_than_a_page(cells: list[list[Paragraph]], widths: list[float]) -> int:
+    """1 when a row cannot fit on a page (thirty long treatments in one cell): reportlab must then split inside it.
+
+    Only then: splitting inside rows also repeats the header above the split row, mid-page, so ordinary tables
+    keep whole rows and move them to the next page instead.
+    """
+    room = PAGE_HEIGHT - 2.5 * inch  # the frame, less the tallest letterhead and the footer
+    for row in cells:
+        if max(p.wrap(w - 8, PAGE_HEIGHT)[1] for p, w in zip(row, widths, strict=True)) + 6 > room:
+            return 1
+    return 0
 
 
 def _unconverted(metrics) -> str:

@@ -87,7 +87,7 @@ def test_a_pump_asks_for_life_expectancy_of_three_months():
     assert readiness.readiness("intrathecal", PUMP)["ready"] is True
     assert readiness.readiness("intrathecal", {**PUMP, "life_expectancy_months": 3})["ready"] is True
     short = readiness.readiness("intrathecal", {**PUMP, "life_expectancy_months": 2})
-    assert short["missing"] == ["Estimated at 2 months (at least 3 months asked)."]
+    assert short["missing"] == ["Life expectancy: estimated at 2 months (at least 3 months asked)."]
     absent = readiness.readiness("intrathecal", {k: v for k, v in PUMP.items() if k != "life_expectancy_months"})
     assert absent["missing"] == ["No life expectancy documented (at least 3 months asked)."]
     assert "life_expectancy" not in [i["key"] for i in readiness.readiness("scs", COMPLETE)["items"]]
@@ -97,17 +97,19 @@ def test_a_pump_asks_for_life_expectancy_of_three_months():
 @pytest.mark.parametrize(("change", "key", "words"), [
     ({"conservative_treatments": [{"treatment": "PT", "duration": 25, "unit": "weeks"},
                                   {"treatment": "NSAIDs", "duration": 5, "unit": "months"}]},
-     "conservative_treatment", "PT for 25 weeks; NSAIDs for 5 months: the longest course is 5.8 months"),
+     "conservative_treatment", "Conservative treatment: the longest course documented is 5.8 months (at least 6"),
     ({"psychological_evaluation": {"date": "2026-09-14", "clinician": "Dr. Chen", "cleared": False}},
-     "psychological_evaluation", "Evaluated by Dr. Chen on 2026-09-14: not cleared"),
+     "psychological_evaluation", "Psychological evaluation by Dr. Chen on 2026-09-14: not cleared"),
     ({"substance_use_screening": {"date": "2026-09-14", "result": "active"}},
-     "substance_use_screening", "Screened on 2026-09-14: active substance use disorder"),
-    ({"procedures": [{"code": "62350"}]}, "procedure", "62350: none of the codes this clinic expects"),
+     "substance_use_screening", "Substance use: screened on 2026-09-14: active substance use disorder"),
+    ({"procedures": [{"code": "62350"}]}, "procedure", "Trial procedure coded 62350: none of the codes this clinic"),
 ])
 def test_recorded_but_short_of_the_requirement_is_not_met(change, key, words):
     verdict = readiness.readiness("scs", {**COMPLETE, **change})
     assert [(i["key"], i["status"]) for i in verdict["items"] if i["status"] != "documented"] == [(key, "not_met")]
     assert verdict["missing"][0].startswith(words)
+    item = next(i for i in verdict["items"] if i["key"] == key)
+    assert item["gap"] == verdict["missing"][0] and item["detail"] != item["gap"]
 
 
 def test_screening_in_remission_and_six_months_exactly_are_enough():

@@ -125,7 +125,9 @@ class ReadinessItemOut(Schema):
     key = fields.String()
     label = fields.String()
     status = fields.String(metadata={"description": "documented, missing, or not_met (recorded but short)."})
-    detail = fields.String()
+    detail = fields.String(metadata={"description": "What the record shows."})
+    gap = fields.String(allow_none=True, metadata={"description": "What a payer will find missing; null when "
+                                                                  "documented."})
 
 
 class ReadinessOut(Schema):
