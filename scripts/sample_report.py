@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="sample-report-"))
-    os.environ.update({"INSTANCE_DIR": str(folder), "LOG_LEVEL": "WARNING", "SECRET_KEY": "sample-report-secret-key"})
+    os.environ.update({"INSTANCE_DIR": str(folder), "LOG_LEVEL": "WARNING", "SECRET_KEY": "sample-report-secret-key-long-enough-for-hs256"})
     from api import create_app
     from api.cli import migrate_database
     from api.extensions import db

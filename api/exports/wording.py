@@ -69,7 +69,7 @@ def _pain_relief(c: dict[str, Any]) -> str:
 def _function(c: dict[str, Any]) -> str:
     threshold = c["threshold"] or {}
     asked = (f"an Oswestry Disability Index at least {number(threshold.get('odi'))} points lower, or pain "
-             f"interference at least {number(threshold.get('interference'))} point(s) lower, than at baseline")
+             f"interference at least {_points(threshold.get('interference'))} lower, than at baseline")
     value = c["value"] or {}
     if not value:
         return f"No function measure had both a baseline and a trial value (asked: {asked})."
@@ -151,7 +151,7 @@ def protocol_sentences(protocol: dict[str, Any]) -> list[str]:
         sentences.append(
             f"Function {'must improve' if p['require_function'] else 'is reported (not required)'}: an Oswestry "
             f"Disability Index at least {number(p['min_odi_improvement'])} points lower, or pain interference at "
-            f"least {number(p['min_interference_improvement'])} point(s) lower, than at baseline.")
+            f"least {_points(p['min_interference_improvement'])} lower, than at baseline.")
     if uses("require_stable_analgesics", "max_mme_increase_percent"):
         rise = p["max_mme_increase_percent"]
         limit = "no rise over the baseline" if not rise else f"at most {number(rise)} % over the baseline"
@@ -166,14 +166,20 @@ def protocol_sentences(protocol: dict[str, Any]) -> list[str]:
                          f"({'required' if p['require_pgic'] else 'reported, not required'}).")
     if uses("min_data_buckets", "min_compliance", "exclude_first_buckets"):
         first = p["exclude_first_buckets"]
+        left_out = ("none left out" if not first else
+                    f"the first {unit} ({'the implant day' if unit == 'day' else 'right after the implant'}) left out"
+                    if first == 1 else f"the first {number(first)} {unit}s left out")
         sentences.append(
             f"Enough data: entries on at least {number(p['min_data_buckets'])} {unit}s and on at least "
-            f"{number(p['min_compliance'] * 100)} % of the counted {unit}s; the first {number(first)} {unit}"
-            f"{'s' if first != 1 else ''} after the implant left out.")
+            f"{number(p['min_compliance'] * 100)} % of the counted {unit}s; {left_out}.")
     # A therapy registered later may carry parameters of its own: still words, never a key.
     for key in (k for k in p if k not in said):
         sentences.append(f"{key.replace('_', ' ').capitalize()}: {number(p[key]) if _numeric(p[key]) else p[key]}.")
     return sentences
+
+
+def _points(value: Any) -> str:
+    return f"{number(value)} point" if value == 1 else f"{number(value)} points"
 
 
 def _numeric(value: Any) -> bool:
