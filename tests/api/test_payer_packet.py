@@ -32,46 +32,62 @@ DECISION = {"decision": "implant", "rationale": "57.5 % relief, ODI 14 points be
 MARGIN = 0.7 * inch
 
 
+@pytest.fixture
+def who(world):
+    """One signed-in client per role for the test (each sign-in verifies an Argon2 hash: slow on purpose)."""
+
+    class Callers:
+        def __init__(self):
+            self._signed_in = {}
+
+        def __getattr__(self, role):
+            if role not in self._signed_in:
+                self._signed_in[role] = getattr(world, f"as_{role}")
+            return self._signed_in[role]
+
+    return Callers()
+
+
 def put(caller, path, **kwargs):
     """The shared test client has no put() helper; its generic call does the same."""
     return caller._call("put", path, **kwargs)
 
 
-def documented(world, trial_id, body=None):
-    response = put(world.as_nurse, f"/trials/{trial_id}/documentation", json=DOCUMENTATION if body is None else body)
+def documented(who, trial_id, body=None):
+    response = put(who.nurse, f"/trials/{trial_id}/documentation", json=DOCUMENTATION if body is None else body)
     assert response.status_code == 200, response.get_json()
     return response.get_json()
 
 
-def letterhead(world):
-    admin = world.as_admin
+def letterhead(who):
+    admin = who.admin
     assert admin.patch("/clinic", json={"address": "1200 Riverside Drive\nColumbus, OH 43215",
                                         "npi": "1245319599"}).status_code == 200
 
 
-def test_documentation_is_stored_normalised_and_read_back(world):
+def test_documentation_is_stored_normalised_and_read_back(world, who):
     url = f"/trials/{world.trial_id}/documentation"
-    empty = world.as_nurse.get(url).get_json()
+    empty = who.nurse.get(url).get_json()
     assert empty["trial_id"] == world.trial_id and empty["updated_at"] is None and "indications" not in empty
-    stored = documented(world, world.trial_id)
+    stored = documented(who, world.trial_id)
     assert [i["code"] for i in stored["indications"]] == ["M96.1", "M54.16"]
     assert stored["psychological_evaluation"] == DOCUMENTATION["psychological_evaluation"]
     assert stored["updated_by"] == world.nurse_id
-    assert world.as_physician.get(url).get_json()["imaging"] == DOCUMENTATION["imaging"]
-    replaced = put(world.as_physician, url, json={"indications": [{"code": "G89.4"}]}).get_json()
+    assert who.physician.get(url).get_json()["imaging"] == DOCUMENTATION["imaging"]
+    replaced = put(who.physician, url, json={"indications": [{"code": "G89.4"}]}).get_json()
     assert replaced["indications"] == [{"code": "G89.4"}] and "imaging" not in replaced  # replaced whole
-    assert world.as_patient.get(url).status_code == 403
-    assert put(world.as_patient, url, json=DOCUMENTATION).status_code == 403
-    assert world.as_other_nurse.get(url).status_code == 404
-    assert put(world.as_other_nurse, url, json=DOCUMENTATION).status_code == 404
-    assert put(world.as_nurse, "/trials/999999/documentation", json=DOCUMENTATION).status_code == 404
+    assert who.patient.get(url).status_code == 403
+    assert put(who.patient, url, json=DOCUMENTATION).status_code == 403
+    assert who.other_nurse.get(url).status_code == 404
+    assert put(who.other_nurse, url, json=DOCUMENTATION).status_code == 404
+    assert put(who.nurse, "/trials/999999/documentation", json=DOCUMENTATION).status_code == 404
 
 
 def _future() -> str:
     return (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
 
 
-@pytest.mark.parametrize(("body", "path", "words"), [
+INVALID = [  # (body, the path of the field its 422 names, words of the message)
     ({"indications": [{"code": "96.1"}]}, ["indications", "0", "code"], "Not an ICD-10-CM code"),
     ({"indications": [{"code": 961}]}, ["indications", "0", "code"], "Not a valid string"),
     ({"indications": [{"description": "no code"}]}, ["indications", "0", "code"], "Missing data"),
@@ -100,80 +116,86 @@ def _future() -> str:
     ({"life_expectancy_months": "24"}, ["life_expectancy_months"], "Not a valid number"),
     ({"indications": [{"code": "M96.1"}] * 21}, ["indications"], "Longer than maximum length 20"),
     ({"surgeon": "Dr. Who"}, ["surgeon"], "Unknown field"),
-])
-def test_every_documentation_field_is_validated_with_a_422_naming_it(world, body, path, words):
-    body = json.loads(json.dumps(body).replace("FUTURE", _future()))
-    response = put(world.as_nurse, f"/trials/{world.trial_id}/documentation", json=body)
-    assert response.status_code == 422, response.get_json()
-    errors = response.get_json()["errors"]
-    for key in path:
-        errors = errors[key]
-    assert any(words in message for message in errors), errors
+]
 
 
-def test_readiness_says_what_is_missing_until_nothing_is(world):
+def test_every_documentation_field_is_validated_with_a_422_naming_it(world, who):
+    # One world for every case: a world per case would spend its time signing in, not testing.
+    for body, path, words in INVALID:
+        body = json.loads(json.dumps(body).replace("FUTURE", _future()))
+        response = put(who.nurse, f"/trials/{world.trial_id}/documentation", json=body)
+        assert response.status_code == 422, (body, response.get_json())
+        errors = response.get_json()["errors"]
+        for key in path:
+            assert key in errors, (body, response.get_json())
+            errors = errors[key]
+        assert any(words in message for message in errors), (body, errors)
+    assert who.nurse.get(f"/trials/{world.trial_id}/documentation").get_json()["updated_at"] is None
+
+
+def test_readiness_says_what_is_missing_until_nothing_is(world, who):
     url = f"/trials/{world.trial_id}/readiness"
-    before = world.as_physician.get(url).get_json()
+    before = who.physician.get(url).get_json()
     assert before["ready"] is False and before["therapy"] == "scs"
     assert [(i["key"], i["status"]) for i in before["items"]] == [
         ("indication", "missing"), ("procedure", "missing"), ("conservative_treatment", "missing"),
         ("psychological_evaluation", "missing"), ("substance_use_screening", "missing"), ("imaging", "missing")]
     assert "No psychological evaluation documented." in before["missing"]
-    documented(world, world.trial_id)
-    after = world.as_nurse.get(url).get_json()
+    documented(who, world.trial_id)
+    after = who.nurse.get(url).get_json()
     assert after["ready"] is True and after["missing"] == []
     assert after["items"][2]["detail"] == "Physical therapy for 16 weeks; Gabapentin for 9 months."
-    assert world.as_patient.get(url).status_code == 403
-    assert world.as_other_nurse.get(url).status_code == 404
+    assert who.patient.get(url).status_code == 403
+    assert who.other_nurse.get(url).status_code == 404
 
 
-def test_a_pump_trial_asks_for_life_expectancy(world, app):
+def test_a_pump_trial_asks_for_life_expectancy(world, who, app):
     start = datetime.now(UTC) - timedelta(hours=2)
-    trial = world.as_nurse.post("/trials", json={
+    trial = who.nurse.post("/trials", json={
         "patient_id": world.patient_id, "therapy": "intrathecal", "start_at": start.isoformat(),
         "end_at": (start + timedelta(hours=24)).isoformat(), "baseline": {"pain": 8}}).get_json()
     pump = {**DOCUMENTATION, "procedures": [{"code": "62323"}]}
-    documented(world, trial["id"], pump)
-    missing = world.as_nurse.get(f"/trials/{trial['id']}/readiness").get_json()
+    documented(who, trial["id"], pump)
+    missing = who.nurse.get(f"/trials/{trial['id']}/readiness").get_json()
     assert missing["missing"] == ["No life expectancy documented (at least 3 months asked)."]
-    documented(world, trial["id"], {**pump, "life_expectancy_months": 18})
-    assert world.as_nurse.get(f"/trials/{trial['id']}/readiness").get_json()["ready"] is True
+    documented(who, trial["id"], {**pump, "life_expectancy_months": 18})
+    assert who.nurse.get(f"/trials/{trial['id']}/readiness").get_json()["ready"] is True
 
 
-def test_a_clinic_admin_adjusts_the_readiness_requirements(world, app):
-    documented(world, world.trial_id, {**DOCUMENTATION, "imaging": [],
+def test_a_clinic_admin_adjusts_the_readiness_requirements(world, who, app):
+    documented(who, world.trial_id, {**DOCUMENTATION, "imaging": [],
                                        "conservative_treatments": [{"treatment": "PT", "duration": 12,
                                                                     "unit": "weeks"}]})
     url = f"/trials/{world.trial_id}/readiness"
-    strict = world.as_nurse.get(url).get_json()
+    strict = who.nurse.get(url).get_json()
     assert [i["key"] for i in strict["items"] if i["status"] != "documented"] == ["conservative_treatment", "imaging"]
-    listed = world.as_nurse.get("/clinic/readiness-requirements").get_json()
+    listed = who.nurse.get("/clinic/readiness-requirements").get_json()
     assert [r["therapy"] for r in listed][:2] == ["scs", "intrathecal"]
     assert listed[0]["effective"]["min_conservative_treatment_months"] == 6 and listed[0]["overrides"] == {}
     body = {"overrides": {"min_conservative_treatment_months": 2, "require_imaging": False}}
-    assert put(world.as_nurse, "/clinic/readiness-requirements/scs", json=body).status_code == 403
-    changed = put(world.as_admin, "/clinic/readiness-requirements/scs", json=body)
+    assert put(who.nurse, "/clinic/readiness-requirements/scs", json=body).status_code == 403
+    changed = put(who.admin, "/clinic/readiness-requirements/scs", json=body)
     assert changed.status_code == 200 and changed.get_json()["effective"]["require_imaging"] is False
     assert changed.get_json()["defaults"]["require_imaging"] is True
-    assert world.as_nurse.get(url).get_json()["ready"] is True
+    assert who.nurse.get(url).get_json()["ready"] is True
     # Another clinic keeps the defaults.
-    other = world.as_other_nurse.get("/clinic/readiness-requirements").get_json()
+    other = who.other_nurse.get("/clinic/readiness-requirements").get_json()
     assert other[0]["effective"]["min_conservative_treatment_months"] == 6
-    bad = put(world.as_admin, "/clinic/readiness-requirements/scs", json={"overrides": {"require_imaging": 0}})
+    bad = put(who.admin, "/clinic/readiness-requirements/scs", json={"overrides": {"require_imaging": 0}})
     assert bad.status_code == 422
     assert bad.get_json()["errors"]["overrides"] == {"require_imaging": "Must be true or false."}
-    assert put(world.as_admin, "/clinic/readiness-requirements/laser", json=body).status_code == 404
-    assert put(world.as_admin, "/clinic/readiness-requirements/scs", json={"overrides": {}}).status_code == 200
-    assert world.as_nurse.get(url).get_json()["ready"] is False  # the defaults again
+    assert put(who.admin, "/clinic/readiness-requirements/laser", json=body).status_code == 404
+    assert put(who.admin, "/clinic/readiness-requirements/scs", json={"overrides": {}}).status_code == 200
+    assert who.nurse.get(url).get_json()["ready"] is False  # the defaults again
 
 
-def test_the_admin_sets_the_clinic_letterhead_and_staff_npis(world, app):
-    admin = world.as_admin
+def test_the_admin_sets_the_clinic_letterhead_and_staff_npis(world, who, app):
+    admin = who.admin
     changed = admin.patch("/clinic", json={"address": "1200 Riverside Drive\nColumbus, OH 43215",
                                            "npi": "1245319599"})
     assert changed.status_code == 200 and changed.get_json()["npi"] == "1245319599"
-    assert world.as_nurse.get("/clinic").get_json()["address"].startswith("1200 Riverside")
-    assert world.as_nurse.patch("/clinic", json={"npi": "1245319599"}).status_code == 403
+    assert who.nurse.get("/clinic").get_json()["address"].startswith("1200 Riverside")
+    assert who.nurse.patch("/clinic", json={"npi": "1245319599"}).status_code == 403
     wrong = admin.patch("/clinic", json={"npi": "1245319598"})
     assert wrong.status_code == 422 and wrong.get_json()["errors"] == {
         "npi": ["The check digit does not match (not a valid NPI)."]}
@@ -187,7 +209,7 @@ def test_the_admin_sets_the_clinic_letterhead_and_staff_npis(world, app):
     assert admin.patch(url, json={"npi": "1234567893"}).get_json()["npi"] == "1234567893"
     assert admin.patch(url, json={}).status_code == 422
     assert admin.patch(url, json={"role": "admin"}).status_code == 422
-    assert world.as_nurse.patch(url, json={"npi": "1234567893"}).status_code == 403
+    assert who.nurse.patch(url, json={"npi": "1234567893"}).status_code == 403
     with app.app_context():
         stranger = db.session.query(User).filter_by(email=world.ids["other_nurse"]).one().id
         patient_user = db.session.query(User).filter_by(email=world.ids["patient"]).one().id
@@ -196,30 +218,30 @@ def test_the_admin_sets_the_clinic_letterhead_and_staff_npis(world, app):
     assert [u["npi"] for u in admin.get("/users").get_json() if u["id"] == world.physician_id] == ["1234567893"]
 
 
-def test_a_physician_without_an_npi_is_told_why_they_cannot_sign(world):
-    assert world.as_admin.patch(f"/users/{world.physician_id}", json={"npi": None}).get_json()["npi"] is None
-    refused = world.as_physician.post(f"/trials/{world.trial_id}/decision", json=DECISION)
+def test_a_physician_without_an_npi_is_told_why_they_cannot_sign(world, who):
+    assert who.admin.patch(f"/users/{world.physician_id}", json={"npi": None}).get_json()["npi"] is None
+    refused = who.physician.post(f"/trials/{world.trial_id}/decision", json=DECISION)
     assert refused.status_code == 409
     body = refused.get_json()
     assert body["code"] == "npi_missing" and "NPI" in body["message"] and "admin" in body["message"]
     assert body["errors"] == {"npi": ["Missing from the physician's staff profile."]}
-    assert world.as_nurse.get(f"/trials/{world.trial_id}").get_json()["status"] == "active"  # nothing changed
-    world.as_admin.patch(f"/users/{world.physician_id}", json={"npi": "1234567893"})
-    assert world.as_physician.post(f"/trials/{world.trial_id}/decision", json=DECISION).status_code == 201
+    assert who.nurse.get(f"/trials/{world.trial_id}").get_json()["status"] == "active"  # nothing changed
+    who.admin.patch(f"/users/{world.physician_id}", json={"npi": "1234567893"})
+    assert who.physician.post(f"/trials/{world.trial_id}/decision", json=DECISION).status_code == 201
 
 
-def test_the_signature_hash_is_the_sha256_of_the_pdf_it_signs(world, app):
-    letterhead(world)
+def test_the_signature_hash_is_the_sha256_of_the_pdf_it_signs(world, who, app):
+    letterhead(who)
     trial_id = worked_trial(world, app)
-    documented(world, trial_id)
-    decided = world.as_physician.post(f"/trials/{trial_id}/decision", json=DECISION)
+    documented(who, trial_id)
+    decided = who.physician.post(f"/trials/{trial_id}/decision", json=DECISION)
     assert decided.status_code == 201
     signature = decided.get_json()["signature"]
     assert signature["npi"] == "1234567893" and signature["signer_id"] == world.physician_id
     assert signature["statement"].startswith("I attest that I personally reviewed this trial report")
-    assert world.as_nurse.get(f"/trials/{trial_id}/decision").get_json()["signature"] == signature
+    assert who.nurse.get(f"/trials/{trial_id}/decision").get_json()["signature"] == signature
 
-    signed = world.as_nurse.get(f"/trials/{trial_id}/decision/signed-report.pdf")
+    signed = who.nurse.get(f"/trials/{trial_id}/decision/signed-report.pdf")
     assert signed.status_code == 200 and signed.mimetype == "application/pdf"
     assert hashlib.sha256(signed.data).hexdigest() == signature["report_sha256"] == signed.headers["X-Content-SHA256"]
     text = "\n".join(pdf_layout.page_texts(signed.data))
@@ -227,24 +249,24 @@ def test_the_signature_hash_is_the_sha256_of_the_pdf_it_signs(world, app):
                      "This document is the signed original", "Clinic NPI 1245319599", "Proceed to permanent implant"):
         assert expected in text, expected
     # A later copy of the report carries the hash of the signed one.
-    later, _ = pdf_text(world.as_nurse.get(f"/trials/{trial_id}/report.pdf"))
+    later, _ = pdf_text(who.nurse.get(f"/trials/{trial_id}/report.pdf"))
     assert signature["report_sha256"] in later and "Electronically signed" in later
-    assert world.as_nurse.get(f"/trials/{trial_id}/decision/signed-report.pdf").data == signed.data
-    assert world.as_patient.get(f"/trials/{trial_id}/decision/signed-report.pdf").status_code == 403
-    assert world.as_other_nurse.get(f"/trials/{trial_id}/decision/signed-report.pdf").status_code == 404
-    assert world.as_nurse.get(f"/trials/{world.trial_id}/decision/signed-report.pdf").status_code == 404
+    assert who.nurse.get(f"/trials/{trial_id}/decision/signed-report.pdf").data == signed.data
+    assert who.patient.get(f"/trials/{trial_id}/decision/signed-report.pdf").status_code == 403
+    assert who.other_nurse.get(f"/trials/{trial_id}/decision/signed-report.pdf").status_code == 404
+    assert who.nurse.get(f"/trials/{world.trial_id}/decision/signed-report.pdf").status_code == 404
     # What was signed no longer changes.
-    closed = put(world.as_nurse, f"/trials/{trial_id}/documentation", json=DOCUMENTATION)
+    closed = put(who.nurse, f"/trials/{trial_id}/documentation", json=DOCUMENTATION)
     assert closed.status_code == 409 and closed.get_json()["code"] == "trial_closed"
 
 
-def test_a_decision_on_an_interim_evaluation_says_so_plainly(world, app):
+def test_a_decision_on_an_interim_evaluation_says_so_plainly(world, who, app):
     for day in (1, 2):
-        world.as_patient.post(f"/trials/{world.trial_id}/entries",
+        who.patient.post(f"/trials/{world.trial_id}/entries",
                               json=entry(datetime.now(UTC) - timedelta(days=day), score=3))
     drain(app)
-    assert world.as_physician.post(f"/trials/{world.trial_id}/decision", json=DECISION).status_code == 201
-    text, _ = pdf_text(world.as_nurse.get(f"/trials/{world.trial_id}/report.pdf"))
+    assert who.physician.post(f"/trials/{world.trial_id}/decision", json=DECISION).status_code == 201
+    text, _ = pdf_text(who.nurse.get(f"/trials/{world.trial_id}/report.pdf"))
     flat = " ".join(text.split())
     assert "RESULT AT DECISION:" in flat and "(interim evaluation)" in flat
     assert "before the trial's planned end" in flat and "rests on the interim evaluation of" in flat
@@ -252,36 +274,36 @@ def test_a_decision_on_an_interim_evaluation_says_so_plainly(world, app):
     assert "INTERIM RESULT" not in flat and "FINAL RESULT" not in flat
 
 
-def test_a_decision_after_the_end_rests_on_the_final_evaluation(world, app):
+def test_a_decision_after_the_end_rests_on_the_final_evaluation(world, who, app):
     start = datetime.now(UTC) - timedelta(days=8)
-    trial = world.as_nurse.post("/trials", json={
+    trial = who.nurse.post("/trials", json={
         "patient_id": world.patient_id, "therapy": "scs", "start_at": start.isoformat(),
         "end_at": (start + timedelta(days=6)).isoformat(), "timezone": "UTC",
         "care_team": [world.nurse_id, world.physician_id], "baseline": {"pain": 8, "mme": 0, "odi": 50}}).get_json()
     for day in range(1, 6):
-        world.as_patient.post(f"/trials/{trial['id']}/entries", json=entry(start + timedelta(days=day, hours=2),
+        who.patient.post(f"/trials/{trial['id']}/entries", json=entry(start + timedelta(days=day, hours=2),
                                                                            score=3))
     # No worker has run: the latest evaluation is none at all. The decision takes the final one first.
-    decided = world.as_physician.post(f"/trials/{trial['id']}/decision", json=DECISION).get_json()
-    latest = world.as_nurse.get(f"/trials/{trial['id']}/evaluations/latest").get_json()
+    decided = who.physician.post(f"/trials/{trial['id']}/decision", json=DECISION).get_json()
+    latest = who.nurse.get(f"/trials/{trial['id']}/evaluations/latest").get_json()
     assert latest["final"] is True and decided["evaluation_id"] == latest["id"]
-    text, _ = pdf_text(world.as_nurse.get(f"/trials/{trial['id']}/report.pdf"))
+    text, _ = pdf_text(who.nurse.get(f"/trials/{trial['id']}/report.pdf"))
     assert "FINAL RESULT" in text and "INTERIM" not in text
 
 
-def test_an_incomplete_packet_says_what_is_missing_on_its_first_page(world, app):
-    documented(world, world.trial_id, {"indications": [{"code": "M96.1"}], "procedures": [{"code": "63650"}],
+def test_an_incomplete_packet_says_what_is_missing_on_its_first_page(world, who, app):
+    documented(who, world.trial_id, {"indications": [{"code": "M96.1"}], "procedures": [{"code": "63650"}],
                                        "psychological_evaluation": {"date": "2026-09-14", "clinician": "Dr. Chen",
                                                                     "cleared": False}})
-    response = world.as_nurse.get(f"/trials/{world.trial_id}/report.pdf")
+    response = who.nurse.get(f"/trials/{world.trial_id}/report.pdf")
     first = " ".join(pdf_layout.page_texts(response.data)[0].split())
     assert "Documentation a payer will ask for is incomplete" in first and "What is missing:" in first
     for missing in ("No conservative treatment documented (at least 6 months).",
                     "Psychological evaluation by Dr. Chen on 2026-09-14: not cleared for the implant.",
                     "No substance use screening documented.", "No imaging documented."):
         assert missing in first, missing
-    documented(world, world.trial_id)
-    complete = " ".join(pdf_layout.page_texts(world.as_nurse.get(f"/trials/{world.trial_id}/report.pdf").data)[0]
+    documented(who, world.trial_id)
+    complete = " ".join(pdf_layout.page_texts(who.nurse.get(f"/trials/{world.trial_id}/report.pdf").data)[0]
                         .split())
     assert "What is missing" not in complete and "Pre-trial documentation" in complete
 
@@ -295,7 +317,7 @@ def test_the_overflow_check_finds_text_past_a_cell_border():
     assert found and found[0].reason == "crosses a cell's side border"
 
 
-def test_a_long_report_keeps_every_word_inside_its_cell_and_margins(world, app):
+def test_a_long_report_keeps_every_word_inside_its_cell_and_margins(world, who, app):
     long_words = "Patient reports intermittent burning along the left L5 dermatome; " * 12
     with app.app_context():
         clinic = db.session.query(Clinic).filter_by(name="Clinic A").one()
@@ -316,9 +338,9 @@ def test_a_long_report_keeps_every_word_inside_its_cell_and_margins(world, app):
                                      display_name="Dr. Alexandra Konstantinopoulou-Montgomery-Vasquez, MD, PhD")
         trial.care_team_members.append(type(trial.care_team_members[0])(user_id=long_physician.id))
         db.session.commit()
-    world.as_patient.post(f"/trials/{world.trial_id}/entries", json=entry(score=3, note=long_words[:2000]))
+    who.patient.post(f"/trials/{world.trial_id}/entries", json=entry(score=3, note=long_words[:2000]))
     drain(app)
-    documented(world, world.trial_id, {
+    documented(who, world.trial_id, {
         **DOCUMENTATION,
         # As much as the schema lets through: the checklist's cells grow taller than a page.
         "indications": [{"code": f"M96.{n}", "description": f"Postlaminectomy syndrome {n}, " + "x" * 270}
@@ -326,11 +348,11 @@ def test_a_long_report_keeps_every_word_inside_its_cell_and_margins(world, app):
         "conservative_treatments": [{"treatment": (f"Treatment {n}: " + "physical therapy and home exercise " * 6)
                                      [:200], "duration": 1, "unit": "weeks"} for n in range(30)],
         "imaging": [{"date": "2026-07-30", "modality": "ct_myelogram", "region": "r" * 100}]})
-    decided = world.as_physician.post(f"/trials/{world.trial_id}/decision",
+    decided = who.physician.post(f"/trials/{world.trial_id}/decision",
                                       json={"decision": "repeat_trial", "rationale": (long_words * 7)[:5000]})
     assert decided.status_code == 201
     for path in (f"/trials/{world.trial_id}/report.pdf", f"/trials/{world.trial_id}/decision/signed-report.pdf"):
-        document = world.as_nurse.get(path).data
+        document = who.nurse.get(path).data
         texts = pdf_layout.page_texts(document)
         assert len(texts) >= 5
         assert pdf_layout.overflows(document, margin=MARGIN) == []
@@ -345,17 +367,17 @@ def test_a_long_report_keeps_every_word_inside_its_cell_and_margins(world, app):
         assert "ACKNOTE39" in flat and "require_function" not in flat and "min_pain_relief_percent" not in flat
 
 
-def test_the_fhir_bundle_carries_the_signed_packet(world, app):
-    letterhead(world)
+def test_the_fhir_bundle_carries_the_signed_packet(world, who, app):
+    letterhead(who)
     trial_id = worked_trial(world, app)
     # A sixth diary day makes the mean pain 19/6: the Bundle must say 3.17, as the report does.
     world_entry = entry(datetime.fromisoformat("2026-11-05T10:00:00-05:00"), score=2, symptoms=["nausea", "itching"])
-    world.as_patient.post(f"/trials/{trial_id}/entries", json=world_entry)
+    who.patient.post(f"/trials/{trial_id}/entries", json=world_entry)
     drain(app)
-    documented(world, trial_id)
-    world.as_physician.post(f"/trials/{trial_id}/decision", json=DECISION)
-    signed = world.as_nurse.get(f"/trials/{trial_id}/decision/signed-report.pdf").data
-    response = world.as_nurse.get(f"/trials/{trial_id}/fhir")
+    documented(who, trial_id)
+    who.physician.post(f"/trials/{trial_id}/decision", json=DECISION)
+    signed = who.nurse.get(f"/trials/{trial_id}/decision/signed-report.pdf").data
+    response = who.nurse.get(f"/trials/{trial_id}/fhir")
     assert response.status_code == 200
     assert "3.1666" not in response.get_data(as_text=True)
     bundle = Bundle.model_validate(response.get_json())
@@ -409,10 +431,10 @@ def test_the_fhir_bundle_carries_the_signed_packet(world, app):
     assert provenance.signature[0].who.reference == impression.assessor.reference
 
 
-def test_a_bundle_before_the_decision_carries_the_current_report(world, app):
-    world.as_patient.post(f"/trials/{world.trial_id}/entries", json=entry(score=3, symptoms=["fever"]))
+def test_a_bundle_before_the_decision_carries_the_current_report(world, who, app):
+    who.patient.post(f"/trials/{world.trial_id}/entries", json=entry(score=3, symptoms=["fever"]))
     drain(app)
-    bundle = Bundle.model_validate(world.as_nurse.get(f"/trials/{world.trial_id}/fhir").get_json())
+    bundle = Bundle.model_validate(who.nurse.get(f"/trials/{world.trial_id}/fhir").get_json())
     types = [item.resource.get_resource_type() for item in bundle.entry]
     assert "ClinicalImpression" not in types and "Provenance" not in types and "Condition" not in types
     report = next(item.resource for item in bundle.entry if item.resource.get_resource_type() == "DiagnosticReport")
