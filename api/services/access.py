@@ -95,7 +95,8 @@ def can_see_trial(user: Actor, trial: Trial) -> bool:
 
 def trial_for(user: Actor, trial_id: int, *, action: str, lock: bool = False) -> Trial:
     """The trial if `user` may see it; 404 exactly as for a missing one otherwise. Audited."""
-    trial = db.session.get(Trial, trial_id, with_for_update=lock or None)
+    # OF trials: PostgreSQL refuses FOR UPDATE on the outer-joined patient that the trial loads with it.
+    trial = db.session.get(Trial, trial_id, with_for_update={"of": Trial} if lock else None)
     audit.record(action, patient_id=trial.patient_id if trial else None, object_type="trial", object_id=trial_id)
     if trial is None or not can_see_trial(user, trial):
         raise NotFound("No such trial.")

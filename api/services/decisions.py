@@ -47,7 +47,7 @@ def record_decision(*, user: Actor, trial_id: int, decision: str, rationale: str
         # The decision closes the diary for good, and no evaluation runs after it: take the final one first
         # (beat may not have swept the trial since it ended), so that the decision rests on it.
         run_evaluations(trial_ids=[trial.id])
-        trial = db.session.get(Trial, trial.id, with_for_update=True, populate_existing=True)
+        trial = db.session.get(Trial, trial.id, with_for_update={"of": Trial}, populate_existing=True)
         _still_open(trial)
     moment = now()
     latest = latest_of(trial.id)
