@@ -12,7 +12,7 @@ from reportlab.lib.units import inch
 from reportlab.platypus import SimpleDocTemplate, Table
 
 from api.extensions import db
-from api.models import Alert, Clinic, Trial, User
+from api.models import Alert, AuditEvent, Clinic, Trial, User
 
 from .. import pdf_layout
 from ..conftest import drain, entry
@@ -65,7 +65,7 @@ def letterhead(who):
                                         "npi": "1245319599"}).status_code == 200
 
 
-def test_documentation_is_stored_normalised_and_read_back(world, who):
+def test_documentation_is_stored_normalised_and_read_back(world, who, app):
     url = f"/trials/{world.trial_id}/documentation"
     empty = who.nurse.get(url).get_json()
     assert empty["trial_id"] == world.trial_id and empty["updated_at"] is None and "indications" not in empty
@@ -81,6 +81,10 @@ def test_documentation_is_stored_normalised_and_read_back(world, who):
     assert who.other_nurse.get(url).status_code == 404
     assert put(who.other_nurse, url, json=DOCUMENTATION).status_code == 404
     assert put(who.nurse, "/trials/999999/documentation", json=DOCUMENTATION).status_code == 404
+    with app.app_context():
+        audited = {(e.action, e.outcome) for e in db.session.query(AuditEvent).filter_by(patient_id=world.patient_id)}
+    assert {("documentation.read", "success"), ("documentation.update", "success"),
+            ("documentation.read", "not_found")} <= audited
 
 
 def _future() -> str:
