@@ -410,6 +410,11 @@ def test_the_fhir_bundle_carries_the_signed_packet(world, who, app):
     assert {r.reference for r in trial_procedure.reasonReference} == {i.fullUrl for i in by_type["Condition"]}
     assert len(by_type["Procedure"]) == 3  # the trial and two conservative treatments
     assert by_type["ImagingStudy"][0].resource.modality[0].code == "MR"
+    facts = {i.resource.code.coding[0].code: i.resource for i in by_type["Observation"]
+             if i.resource.code.coding[0].system == "urn:trial-diary:documentation"}
+    assert facts["psychological-evaluation"].valueBoolean is True
+    assert facts["psychological-evaluation"].effectiveDateTime.isoformat() == "2026-09-14"
+    assert facts["substance-use-screening"].valueCodeableConcept.coding[0].code == "negative"
 
     report = by_type["DiagnosticReport"][0].resource
     form = report.presentedForm[0]
