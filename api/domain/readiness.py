@@ -64,6 +64,8 @@ LABELS = {
 
 @dataclass(frozen=True)
 class Item:
+    """One line of the checklist; a detail listing several things (codes, treatments) separates them with "; "."""
+
     key: str
     label: str
     status: str  # "documented", "missing" (nothing recorded) or "not_met" (recorded, but short of the requirement)
@@ -153,14 +155,14 @@ def described(documentation: dict[str, Any]) -> list[Item]:
 def _indication(indications: list[dict]) -> Item:
     if not indications:
         return _missing("indication", "No ICD-10-CM diagnosis code for the indication.")
-    return Item("indication", LABELS["indication"], "documented", ", ".join(_coded(i) for i in indications) + ".")
+    return Item("indication", LABELS["indication"], "documented", "; ".join(_coded(i) for i in indications) + ".")
 
 
 def _procedure(procedures: list[dict], expected: list[str]) -> Item:
     label = LABELS["procedure"]
     if not procedures:
         return _missing("procedure", "No CPT/HCPCS code for the trial procedure.")
-    found = ", ".join(_coded(p) for p in procedures)
+    found = "; ".join(_coded(p) for p in procedures)
     if expected and not any(p["code"] in expected for p in procedures):
         gap = (f"Trial procedure coded {', '.join(p['code'] for p in procedures)}: none of the codes this clinic "
                f"expects for the trial ({', '.join(expected)}).")

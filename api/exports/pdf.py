@@ -195,7 +195,8 @@ def _documentation(record: TrialRecord) -> list:
     flowables: list = []
     if readiness and readiness["items"]:
         rows = [["Item a payer asks for", "What the record shows", "Status"]]
-        rows += [[item["label"], item["detail"], READINESS[item["status"]]] for item in readiness["items"]]
+        rows += [[item["label"], _Lines(item["detail"].split("; ")), READINESS[item["status"]]]
+                 for item in readiness["items"]]
         table = _table(rows, [1.9, 4.2, 1.0])
         for index, item in enumerate(readiness["items"], start=1):
             if item["status"] != "documented":
@@ -320,10 +321,15 @@ def _notes(record: TrialRecord, zone: ZoneInfo) -> list:
 
 def _table(rows: list[list[str]], widths_in_inches: list[float]) -> Table:
     """A grid of wrapped text whose first row is a header, repeated on every page the table spans."""
-    cells = [[Paragraph(_x(v), CELL_BOLD if r == 0 else CELL) for v in row] for r, row in enumerate(rows)]
+    cells = [[Paragraph(_x(v) if not isinstance(v, _Lines) else "<br/>".join(_x(line) for line in v),
+                        CELL_BOLD if r == 0 else CELL) for v in row] for r, row in enumerate(rows)]
     widths = [w * inch for w in widths_in_inches]
     return Table(cells, colWidths=widths, repeatRows=1, splitInRow=_taller_than_a_page(cells, widths),
                  style=TableStyle(GRID + HEADER_ROW))
+
+
+class _Lines(list):
+    """A cell's text as separate lines (several codes or treatments), each starting on a new line."""
 
 
 def _taller_than_a_page(cells: list[list[Paragraph]], widths: list[float]) -> int:
