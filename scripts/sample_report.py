@@ -1,9 +1,10 @@
-"""Renders the trial report of evaluation.md's worked example to docs/sample-report.png (its first page).
+"""Renders the signed trial report of evaluation.md's worked example to docs/sample-report-<page>.png (every page).
 
     .venv/bin/python scripts/sample_report.py
 
-Everything happens in a throwaway SQLite instance: the example is entered through the API, evaluated by
-the same code a worker runs, decided by its physician, and the report is fetched like a client would.
+Everything happens in a throwaway SQLite instance: the clinic's admin sets its letterhead and the physician's
+NPI, the nurse enters the pre-trial documentation, the example diary is entered through the API, evaluated by the
+same code a worker runs, decided and signed by its physician, and the report is fetched like a client would.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="sample-report-"))
-    os.environ.update({"INSTANCE_DIR": str(folder), "LOG_LEVEL": "WARNING", "SECRET_KEY": "sample-report-secret-key"})
+    os.environ.update({"INSTANCE_DIR": str(folder), "LOG_LEVEL": "WARNING", "SECRET_KEY": "sample-report-secret-key-long-enough-for-hs256"})
     from api import create_app
     from api.cli import migrate_database
     from api.extensions import db
@@ -38,11 +39,13 @@ def main() -> None:
                      password_hash=hash_password(password))
         physician = User(clinic=clinic, email="dr.lee@riverside.test", role="physician",
                          display_name="Dr. Samuel Lee", password_hash=hash_password(password))
+        admin = User(clinic=clinic, email="admin@riverside.test", role="admin", display_name="Clinic admin",
+                     password_hash=hash_password(password))
         patient_user = User(clinic=clinic, email="patient@example.test", role="patient",
                             password_hash=hash_password(password))
         patient = Patient(clinic=clinic, user=patient_user, display_name="Rosa Alvarez", mrn="RPS-004217",
                           date_of_birth=datetime(1961, 2, 3).date(), timezone="America/New_York")
-        db.session.add_all([clinic, nurse, physician, patient])
+        db.session.add_all([clinic, nurse, physician, admin, patient])
         db.session.commit()
         patient_id, nurse_id, physician_id = patient.id, nurse.id, physician.id
 
@@ -54,9 +57,14 @@ def main() -> None:
 
     nurse_h, doctor_h, patient_h = token("nurse@riverside.test"), token("dr.lee@riverside.test"), token(
         "patient@example.test")
+    admin_h = token("admin@riverside.test")
+    _ok(client.patch("/api/v1/clinic", headers=admin_h, json={
+        "address": "1200 Riverside Drive, Suite 300\nColumbus, OH 43215", "npi": "1245319599"}))
+    _ok(client.patch(f"/api/v1/users/{physician_id}", headers=admin_h, json={"npi": "1234567893"}))
     trial = client.post("/api/v1/trials", headers=nurse_h, json={
         **worked_example.TRIAL, "patient_id": patient_id, "device": "8-contact percutaneous lead, external trial IPG",
         "care_team": [nurse_id, physician_id]}).get_json()
+    _ok(client.put(f"/api/v1/trials/{trial['id']}/documentation", headers=nurse_h, json=DOCUMENTATION))
     client.post(f"/api/v1/trials/{trial['id']}/entries/batch", headers=patient_h,
                 json={"entries": worked_example.entries()})
     with app.app_context():
@@ -65,18 +73,43 @@ def main() -> None:
         trial_ids = claim_due_requests()
         db.session.commit()
         run_evaluations(trial_ids=trial_ids)
-    client.post(f"/api/v1/trials/{trial['id']}/decision", headers=doctor_h, json={
+    _ok(client.post(f"/api/v1/trials/{trial['id']}/decision", headers=doctor_h, json={
         "decision": "implant",
         "rationale": "57.5 % pain relief over 6 days with ODI improved by 14 points and lower opioid use; "
-                     "no complications. Proceed to permanent SCS implant."})
+                     "no complications. Proceed to permanent SCS implant."}))
     pdf = client.get(f"/api/v1/trials/{trial['id']}/report.pdf", headers=nurse_h).data
 
     import pypdfium2
 
-    page = pypdfium2.PdfDocument(pdf)[0]
-    target = ROOT / "docs" / "sample-report.png"
-    page.render(scale=1.6).to_pil().save(target)
-    print(f"wrote {target.relative_to(ROOT)} ({len(pdf)} bytes of PDF)")
+    for old in (ROOT / "docs").glob("sample-report*.png"):
+        old.unlink()
+    for number, page in enumerate(pypdfium2.PdfDocument(pdf), start=1):
+        target = ROOT / "docs" / f"sample-report-{number}.png"
+        page.render(scale=1.6).to_pil().save(target)
+        print(f"wrote {target.relative_to(ROOT)}")
+    print(f"({len(pdf)} bytes of PDF)")
+
+
+def _ok(response):
+    assert response.status_code < 300, response.get_json()
+    return response
+
+
+# The worked example's pre-trial documentation, as the nurse enters it (PUT /trials/{id}/documentation).
+DOCUMENTATION = {
+    "indications": [{"code": "M96.1", "description": "Postlaminectomy syndrome, not elsewhere classified"},
+                    {"code": "M54.16", "description": "Radiculopathy, lumbar region"}],
+    "procedures": [{"code": "63650", "description": "Percutaneous implantation of neurostimulator electrode array, "
+                                                    "epidural (trial lead)"}],
+    "conservative_treatments": [
+        {"treatment": "Physical therapy", "duration": 16, "unit": "weeks"},
+        {"treatment": "Gabapentin and NSAIDs", "duration": 14, "unit": "months"},
+        {"treatment": "Lumbar transforaminal epidural steroid injections (3)", "duration": 8, "unit": "months"},
+    ],
+    "psychological_evaluation": {"date": "2026-09-14", "clinician": "Dr. Maya Chen, PsyD", "cleared": True},
+    "substance_use_screening": {"date": "2026-09-14", "result": "negative"},
+    "imaging": [{"date": "2026-07-30", "modality": "mri", "region": "lumbar spine"}],
+}
 
 
 if __name__ == "__main__":

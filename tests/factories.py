@@ -38,6 +38,8 @@ class UserFactory(Base):
     role = "nurse"
     display_name = factory.Sequence(lambda n: f"Staff {n}")
     password_hash = _PASSWORD_HASH
+    # Physicians sign their decisions with their NPI (a valid one: the Luhn check of the NPI standard).
+    npi = factory.LazyAttribute(lambda o: "1234567893" if o.role == "physician" else None)
 
 
 class PatientFactory(Base):

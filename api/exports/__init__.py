@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,3 +27,9 @@ class TrialRecord:
     generated_at: datetime | None = None
     timepoints: list[Any] = field(default_factory=list)  # a block's domain Timepoints, as of the evaluation
     pathway: dict[str, Any] | None = None  # a block's target row of the patient's pathway
+    clinic_address: str | None = None
+    clinic_npi: str | None = None
+    documentation: dict[str, Any] = field(default_factory=dict)  # the pre-trial documentation as stored
+    readiness: dict[str, Any] | None = None  # domain.readiness.readiness() of it
+    # The PDF the physician signed, read only when asked (the FHIR Bundle carries it): None before a decision.
+    signed_pdf: Callable[[], bytes | None] = field(default=lambda: None)

@@ -36,10 +36,24 @@ def criterion_title(criterion: dict[str, Any]) -> str:
     return TITLES.get(criterion["name"], criterion["name"].replace("_", " ").capitalize())
 
 
+def criterion_finding(criterion: dict[str, Any]) -> str:
+    """What was measured against what threshold, in one sentence (for a table that shows the status beside it)."""
+    describe = _SENTENCES.get(criterion["name"])
+    if describe:
+        return describe(criterion)
+    return f"Measured {_plain(criterion['value'])} against {_plain(criterion['threshold'])}."
+
+
+def _plain(value: Any) -> str:
+    """A value of a criterion no sentence knows yet (a therapy added later), without its keys' underscores."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k.replace('_', ' ')} {number(v) if _numeric(v) else v}" for k, v in value.items()) or "-"
+    return number(value) if value is None or _numeric(value) else str(value)
+
+
 def criterion_sentence(criterion: dict[str, Any]) -> str:
     """What was measured, against what threshold, and whether it was met, in one sentence."""
-    describe = _SENTENCES.get(criterion["name"])
-    measured = describe(criterion) if describe else f"Value {criterion['value']}, threshold {criterion['threshold']}."
+    measured = criterion_finding(criterion)
     requirement = "Required" if criterion["required"] else "Reported only (not required by this protocol)"
     return f"{measured} {requirement}: {STATUS[criterion['status']]}."
 
@@ -75,7 +89,7 @@ def _pain_relief(c: dict[str, Any]) -> str:
 def _function(c: dict[str, Any]) -> str:
     threshold = c["threshold"] or {}
     asked = (f"an Oswestry Disability Index at least {number(threshold.get('odi'))} points lower, or pain "
-             f"interference at least {number(threshold.get('interference'))} point(s) lower, than at baseline")
+             f"interference at least {_points(threshold.get('interference'))} lower, than at baseline")
     value = c["value"] or {}
     if not value:
         return f"No function measure had both a baseline and a trial value (asked: {asked})."
@@ -111,7 +125,7 @@ def _side_effects(c: dict[str, Any]) -> str:
              else "no sedation score recorded"]
     parts.append("respiratory depression reported" if value.get("respiratory_depression")
                  else "no respiratory depression reported")
-    return (f"Side effects: {', '.join(parts)} (acceptable: sedation at most "
+    return (f"{', '.join(parts).capitalize()} (acceptable: sedation at most "
             f"{number(threshold.get('max_sedation_score'))} and no respiratory depression).")
 
 
@@ -192,3 +206,62 @@ def alert_words(rule: str) -> str:
     from ..domain.safety import LABELS  # the safety rules name their own alerts
 
     return LABELS.get(rule, rule.replace("_", " ")).capitalize()
+DECISIONS = {"implant": "Proceed to permanent implant", "no_implant": "No permanent implant",
+             "repeat_trial": "Repeat the trial"}
+
+
+def decision_words(decision: str) -> str:
+    return DECISIONS.get(decision, decision.replace("_", " ").capitalize())
+
+
+def protocol_sentences(protocol: dict[str, Any]) -> list[str]:
+    """The thresholds in force, each as a sentence a reviewer reads without knowing the protocol's keys."""
+    p = protocol
+    unit = {"day": "day", "hour": "hour"}.get(p.get("bucket"), "timepoint")
+    said: set[str] = {"bucket"}
+    sentences = []
+
+    def uses(*keys: str) -> bool:
+        said.update(keys)
+        return all(k in p for k in keys)
+
+    if uses("min_pain_relief_percent"):
+        sentences.append(f"Pain relief of at least {number(p['min_pain_relief_percent'])} % against the baseline "
+                         f"(required).")
+    if uses("require_function", "min_odi_improvement", "min_interference_improvement"):
+        sentences.append(
+            f"Function {'must improve' if p['require_function'] else 'is reported (not required)'}: an Oswestry "
+            f"Disability Index at least {number(p['min_odi_improvement'])} points lower, or pain interference at "
+            f"least {_points(p['min_interference_improvement'])} lower, than at baseline.")
+    if uses("require_stable_analgesics", "max_mme_increase_percent"):
+        rise = p["max_mme_increase_percent"]
+        limit = "no rise over the baseline" if not rise else f"at most {number(rise)} % over the baseline"
+        sentences.append(f"Daily opioid use (MME): {limit} "
+                         f"({'required' if p['require_stable_analgesics'] else 'reported, not required'}).")
+    if uses("require_acceptable_side_effects", "max_sedation_score"):
+        sentences.append(f"Side effects: sedation at most {number(p['max_sedation_score'])} on the Pasero scale and "
+                         f"no respiratory depression "
+                         f"({'required' if p['require_acceptable_side_effects'] else 'reported, not required'}).")
+    if uses("require_pgic", "max_pgic"):
+        sentences.append(f"Patient's global impression of change {number(p['max_pgic'])} or better on 1-7 "
+                         f"({'required' if p['require_pgic'] else 'reported, not required'}).")
+    if uses("min_data_buckets", "min_compliance", "exclude_first_buckets"):
+        first = p["exclude_first_buckets"]
+        left_out = ("none left out" if not first else
+                    f"the first {unit} ({'the implant day' if unit == 'day' else 'right after the implant'}) left out"
+                    if first == 1 else f"the first {number(first)} {unit}s left out")
+        sentences.append(
+            f"Enough data: entries on at least {number(p['min_data_buckets'])} {unit}s and on at least "
+            f"{number(p['min_compliance'] * 100)} % of the counted {unit}s; {left_out}.")
+    # A therapy registered later may carry parameters of its own: still words, never a key.
+    for key in (k for k in p if k not in said):
+        sentences.append(f"{key.replace('_', ' ').capitalize()}: {number(p[key]) if _numeric(p[key]) else p[key]}.")
+    return sentences
+
+
+def _points(value: Any) -> str:
+    return f"{number(value)} point" if value == 1 else f"{number(value)} points"
+
+
+def _numeric(value: Any) -> bool:
+    return isinstance(value, int | float)

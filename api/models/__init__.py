@@ -2,8 +2,9 @@
 
 from .audit import AuditEvent
 from .clinic import AuthSession, Clinic, User
-from .decision import Decision
+from .decision import Decision, SignedReport
 from .diary import DiaryEntry, DiaryEntryVersion
+from .documentation import ReadinessRequirement, TrialDocumentation
 from .evaluation import Evaluation, EvaluationRequest
 from .notification import Device, Notification, OutboxMessage, Webhook
 from .operations import BeatLease
@@ -14,5 +15,6 @@ from .trial import BlockReminder, CareTeamMember, Trial
 __all__ = [
     "Alert", "AlertEntry", "BlockReminder", "Decision", "Device", "Notification", "OutboxMessage", "Webhook",
     "AuditEvent", "AuthSession", "BeatLease", "CareTeamMember", "Clinic", "DiaryEntry", "DiaryEntryVersion",
-    "EnrollmentCode", "Evaluation", "EvaluationRequest", "Patient", "Trial", "User",
+    "EnrollmentCode", "Evaluation", "EvaluationRequest", "Patient", "ReadinessRequirement", "SignedReport", "Trial",
+    "TrialDocumentation", "User",
 ]

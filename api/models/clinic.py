@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now
@@ -20,6 +20,9 @@ class Clinic(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    # What a payer needs on the report's letterhead; set by the clinic's admin.
+    address: Mapped[str | None] = mapped_column(Text)
+    npi: Mapped[str | None] = mapped_column(String(10))  # the organisation's (type 2) NPI
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
 
@@ -31,6 +34,7 @@ class User(db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     role: Mapped[str] = mapped_column(String(20))
     display_name: Mapped[str | None] = mapped_column(String(200))
+    npi: Mapped[str | None] = mapped_column(String(10))  # a physician's (type 1) NPI: needed to sign a decision
     # NULL until a patient enrolls: such an account cannot sign in.
     password_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)

@@ -8,8 +8,10 @@ from ..extensions import Api
 def register(app: Flask, api: Api) -> None:
     from .alerts.routes import blp as alerts
     from .auth.routes import blp as auth
+    from .clinic.routes import blp as clinic
     from .decisions.routes import blp as decisions
     from .devices.routes import blp as devices
+    from .documentation.routes import blp as documentation
     from .entries.routes import blp as entries
     from .evaluations.routes import blp as evaluations
     from .exports.routes import blp as exports
@@ -23,5 +25,5 @@ def register(app: Flask, api: Api) -> None:
     from .webhooks.routes import blp as webhooks
 
     for blueprint in (health, auth, users, patients, trials, entries, evaluations, alerts, monitoring, webhooks,
-                      devices, decisions, exports, pathway, protocols):
+                      devices, decisions, exports, pathway, protocols, clinic, documentation):
         api.register_blueprint(blueprint)

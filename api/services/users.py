@@ -70,3 +70,13 @@ def care_staff(*, user: Actor) -> list[User]:
     return list(db.session.execute(
         select(User).where(User.clinic_id == user.clinic_id, User.role.in_(("nurse", "physician")),
                            User.active.is_(True)).order_by(User.role.desc(), User.display_name, User.id)).scalars())
+def update_staff_profile(*, admin: Actor, user_id: int, changes: dict) -> User:
+    """The admin sets a colleague's display name or NPI (`None` clears it); another clinic's user is 404."""
+    user = db.session.get(User, user_id)
+    if user is None or user.clinic_id != admin.clinic_id or user.role == "patient":
+        raise NotFound("No such staff account.")
+    for field in ("display_name", "npi"):
+        if field in changes:
+            setattr(user, field, changes[field])
+    db.session.commit()
+    return user

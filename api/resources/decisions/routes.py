@@ -1,5 +1,6 @@
-"""The physician's implant decision."""
+"""The physician's implant decision, signed."""
 
+from flask import Response
 from flask.views import MethodView
 
 from ...extensions import Blueprint
@@ -10,14 +11,13 @@ from .schemas import DecisionIn, DecisionOut
 blp = Blueprint("decisions", __name__, url_prefix="/api/v1/trials", description="The implant decision.")
 
 
-
 @blp.route("/<int:trial_id>/decision")
 class Decision(MethodView):
     @requires(PATIENT, *CARE)  # the service: 403 unless a physician of the care team; strangers 404
     @blp.arguments(DecisionIn)
     @blp.response(201, DecisionOut)
     def post(self, data, trial_id):
-        """Record the decision (once; it closes the diary)"""
+        """Record and sign the decision (once; it closes the diary; the signer needs an NPI)"""
         return decisions.record_decision(user=actor(), trial_id=trial_id, **data)
 
     @requires(PATIENT, *CARE)
@@ -25,3 +25,15 @@ class Decision(MethodView):
     def get(self, trial_id):
         """The recorded decision"""
         return decisions.get_decision(user=actor(), trial_id=trial_id)
+
+
+@blp.route("/<int:trial_id>/decision/signed-report.pdf")
+class SignedReport(MethodView):
+    @requires(*CARE)
+    @blp.doc(responses={"200": {"description": "The signed report", "content": {"application/pdf": {}}}})
+    def get(self, trial_id):
+        """The report exactly as the physician signed it: its SHA-256 is the signature's report_sha256"""
+        document, digest = decisions.signed_report(user=actor(), trial_id=trial_id)
+        return Response(document, mimetype="application/pdf", headers={
+            "Content-Disposition": f'inline; filename="trial-{trial_id}-signed-report.pdf"',
+            "Cache-Control": "no-store", "X-Content-SHA256": digest})

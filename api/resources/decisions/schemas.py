@@ -10,6 +10,16 @@ class DecisionIn(Schema):
     rationale = fields.String(required=True, validate=validate.Length(min=1, max=5000))
 
 
+class SignatureOut(Schema):
+    signer_id = fields.Integer()
+    name = fields.String()
+    npi = fields.String()
+    signed_at = fields.DateTime()
+    statement = fields.String(metadata={"description": "The attestation the physician signed."})
+    report_sha256 = fields.String(metadata={
+        "description": "SHA-256 (hex) of the PDF given by GET /trials/{id}/decision/signed-report.pdf."})
+
+
 class DecisionOut(Schema):
     id = fields.Integer()
     trial_id = fields.Integer()
@@ -18,3 +28,5 @@ class DecisionOut(Schema):
     rationale = fields.String()
     evaluation_id = fields.Integer(allow_none=True, metadata={"description": "The latest evaluation at the time."})
     decided_at = fields.DateTime()
+    signature = fields.Nested(SignatureOut, allow_none=True,
+                              metadata={"description": "Null only on decisions recorded before signatures."})

@@ -5,6 +5,7 @@ from flask.views import MethodView
 from ...extensions import Blueprint
 from ...services import users
 from ...services.access import ADMIN, actor, requires
+from .profile import StaffProfileIn
 from .schemas import UserIn, UserOut
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Clinic staff accounts (admins).")
@@ -24,3 +25,13 @@ class Users(MethodView):
     def get(self):
         """List your clinic's staff"""
         return users.list_staff(admin=actor())
+
+
+@blp.route("/<int:user_id>")
+class UserById(MethodView):
+    @requires(ADMIN)
+    @blp.arguments(StaffProfileIn)
+    @blp.response(200, UserOut)
+    def patch(self, data, user_id):
+        """Set a colleague's display name or NPI (a physician's NPI signs their decisions)"""
+        return users.update_staff_profile(admin=actor(), user_id=user_id, changes=data)

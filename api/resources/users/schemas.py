@@ -25,5 +25,6 @@ class UserOut(Schema):
     email = fields.String()
     role = fields.String()
     display_name = fields.String(allow_none=True)
+    npi = fields.String(allow_none=True)
     active = fields.Boolean()
     created_at = fields.DateTime()

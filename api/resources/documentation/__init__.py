@@ -1,0 +1,1 @@
+"""The pre-trial documentation and readiness resources."""
