@@ -1,4 +1,5 @@
-"""Renders the signed trial report of evaluation.md's worked example to docs/sample-report-<page>.png (every page).
+"""Renders the signed trial report of the worked example (docs/clinical-rules.md §2.12) to
+docs/sample-report-<page>.png, every page.
 
     .venv/bin/python scripts/sample_report.py
 
@@ -21,7 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="sample-report-"))
-    os.environ.update({"INSTANCE_DIR": str(folder), "LOG_LEVEL": "WARNING", "SECRET_KEY": "sample-report-secret-key-long-enough-for-hs256"})
+    os.environ.update({"INSTANCE_DIR": str(folder), "LOG_LEVEL": "WARNING",
+                       "SECRET_KEY": "sample-report-secret-key-long-enough-for-hs256"})
     from api import create_app
     from api.cli import migrate_database
     from api.extensions import db

@@ -1,4 +1,4 @@
-"""The worked example of evaluation.md as API payloads, shared by the API and integration tests."""
+"""The worked example of docs/clinical-rules.md §2 as API payloads, shared by the API and integration tests."""
 
 import uuid
 
@@ -25,7 +25,7 @@ def entries() -> list[dict]:
 
 
 def assert_matches(evaluation: dict) -> None:
-    """The figures evaluation.md gives for the example."""
+    """The figures docs/clinical-rules.md §2 gives for the example."""
     assert evaluation["final"] is True
     assert evaluation["outcome"] == "success"
     m = evaluation["metrics"]

@@ -1,6 +1,6 @@
 """The clinic console: server-rendered pages under /console/ for nurses, physicians and admins.
 
-HTTP stays at the edge (engineering.md): this blueprint has its own guard, reading its own cookie session,
+HTTP stays at the edge: this blueprint has its own guard, reading its own cookie session,
 and its own error pages; its views call the same services as the API with the same `Actor`.
 
 - Session: the API is bearer-only and opens no cookie session. Under /console/ only, Flask's signed cookie

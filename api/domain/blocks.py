@@ -17,7 +17,7 @@ BLOCKS = ("medial_branch_block", "sacroiliac_block", "nerve_root_block")
 AGENTS = ("lidocaine", "bupivacaine", "ropivacaine")
 REGIONS = ("cervical", "thoracic", "lumbar", "sacral")
 SIDES = ("left", "right", "bilateral")
-# How long the relief must last: as long as the anaesthetic acts (blocks.md "Block protocol defaults").
+# How long the relief must last: as long as the anaesthetic acts (docs/blocks.md "Block protocol defaults").
 RELIEF_HOURS_BY_AGENT = {"lidocaine": 1.0, "bupivacaine": 2.0, "ropivacaine": 2.0}
 DEFAULT_DIARY_HOURS = 8
 FIRST_HOUR_MINUTES = (15, 30, 45, 60)
@@ -114,7 +114,7 @@ def outcome(count: int, criteria: Sequence[Criterion], min_timepoints: int) -> s
 
 
 def evaluate(trial: TrialFacts, entries: list[Entry], now: datetime, criteria: tuple[str, ...] = ()) -> Result:
-    """The block's evaluation as of `now`: interim before `end_at`, final at or after it (evaluation.md)."""
+    """The block's evaluation as of `now`: interim before `end_at`, final at or after it (docs/clinical-rules.md §2)."""
     protocol = trial.protocol
     window_end = min(trial.end_at, now)
     points = timepoints(trial, entries, window_end)
@@ -166,7 +166,7 @@ def expected_so_far(start_at: datetime, end_at: datetime, moment: datetime) -> i
     return sum(1 for t in schedule(start_at, end_at) if t <= moment)
 
 
-# --- what the blocks say together (blocks.md "The pathway") -------------------------------------------------
+# --- what the blocks say together (docs/blocks.md "The pathway") -------------------------------------------------
 
 FREQUENCY_LIMITS = {"medial_branch_block": 4, "sacroiliac_block": 2}  # nerve root blocks: no limit here
 FREQUENCY_WINDOW = timedelta(days=365)
@@ -199,7 +199,7 @@ def frequency_exceeded(block: Block, others: Sequence[Block]) -> bool:
 
 
 def next_step(blocks: Sequence[Block]) -> str:
-    """The next step for one target from its blocks in time order (blocks.md's table, first row that applies)."""
+    """The next step for one target from its blocks in time order (docs/blocks.md's table, first row that applies)."""
     if not blocks:
         return "pending"
     ordered = sorted(blocks, key=lambda b: (b.start_at, b.id))
@@ -208,7 +208,7 @@ def next_step(blocks: Sequence[Block]) -> str:
     if any(set(a.levels) == set(b.levels) and b.start_at > a.end_at for a in positive for b in positive):
         return "rfa_candidate"
     if medial and medial[-1].outcome == "success":
-        # Also when an earlier positive block at these levels had not ended when this one started (blocks.md
+        # Also when an earlier positive block at these levels had not ended when this one started (docs/blocks.md
         # is silent): such a pair does not count, so a separate confirmation is still due.
         return "confirmatory_block_due"
     sacroiliac = [b for b in ordered if b.therapy == "sacroiliac_block"]
@@ -219,5 +219,5 @@ def next_step(blocks: Sequence[Block]) -> str:
         return "not_indicated"
     if latest.outcome in (None, "insufficient_data"):
         return "pending"
-    # Left: a positive nerve root block (blocks.md is silent): it points to a therapeutic injection at that root.
+    # Left: a positive nerve root block (docs/blocks.md is silent): it points to a therapeutic injection at that root.
     return "therapeutic_injection_candidate"

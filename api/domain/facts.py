@@ -1,5 +1,5 @@
 """What the evaluation rules of every therapy read and return: the trial's facts, its valid entries, the
-criteria, and the result record (evaluation.md "The evaluation record")."""
+criteria, and the result record (docs/clinical-rules.md §2 "The evaluation record")."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ class TrialFacts:
     timezone: str
     baseline: Baseline
     protocol: dict[str, Any]
-    agent: str | None = None  # the local anaesthetic of a block (blocks.md)
+    agent: str | None = None  # the local anaesthetic of a block (docs/blocks.md)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Safety rules of safety.md: which alerts one diary entry raises, and at what severity."""
+"""Safety rules of docs/clinical-rules.md §3: which alerts one diary entry raises, and at what severity."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ LABELS = {
     "missed_diary": "missed diary day",
 }
 
-# Who is told at once, and who after how long without acknowledgement (safety.md). The delays are
+# Who is told at once, and who after how long without acknowledgement (docs/clinical-rules.md §3). The delays are
 # configuration (CRITICAL_ESCALATION_MINUTES, HIGH_ESCALATION_MINUTES); the audiences are policy.
 IMMEDIATE_AUDIENCE = {"critical": ("care_team",), "high": ("care_nurses",), "medium": ("care_nurses",), "low": ()}
 ESCALATION_AUDIENCE = {"critical": ("care_team", "clinic_physicians"), "high": ("care_physicians",)}

@@ -134,7 +134,7 @@ REGISTRY: dict[str, Therapy] = {
         Therapy(name="intrathecal", title="Intrathecal drug delivery trial", short="Intrathecal trial",
                 bucket="hour", parameters=trial_rules.PARAMETERS, defaults=_INTRATHECAL_DEFAULTS,
                 evaluate=trial_rules.evaluate, criteria=TRIAL_CRITERIA, safety_rules=ALL_SAFETY_RULES),
-        # PNS: a temporary percutaneous lead, every default and rule of SCS (blocks.md "New therapies").
+        # PNS: a temporary percutaneous lead, every default and rule of SCS (docs/blocks.md "New therapies").
         Therapy(name="pns", title="Peripheral nerve stimulation (PNS) trial", short="PNS trial", bucket="day",
                 parameters=trial_rules.PARAMETERS, defaults=_SCS_DEFAULTS, evaluate=trial_rules.evaluate,
                 criteria=TRIAL_CRITERIA, safety_rules=ALL_SAFETY_RULES),

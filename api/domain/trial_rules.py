@@ -15,7 +15,7 @@ from .mme import daily_mme
 from .numbers import at_most, reaches, rounded
 from .parameters import Parameter
 
-# The trial therapies' parameters (evaluation.md "Protocol defaults"); the defaults are in therapies.py.
+# The trial therapies' parameters (docs/clinical-rules.md §2 "Protocol defaults"); the defaults are in therapies.py.
 PARAMETERS: dict[str, Parameter] = {
     "bucket": Parameter(str, choices=("day", "hour")),
     "exclude_first_buckets": Parameter(int, 0, 1000),
@@ -49,7 +49,7 @@ class Measured:
 
 
 def evaluate(trial: TrialFacts, entries: list[Entry], now: datetime, criteria: tuple[str, ...] = ()) -> Result:
-    """Apply the trial's protocol to its valid entries as of `now` (evaluation.md), judging `criteria` (by
+    """Apply the trial's protocol to its valid entries as of `now` (docs/clinical-rules.md §2), judging `criteria` (by
     name, in report order; all of CRITERIA when empty)."""
     protocol = trial.protocol
     baseline = trial.baseline

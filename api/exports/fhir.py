@@ -38,7 +38,7 @@ DECISIONS = "urn:trial-diary:decision"
 DOCUMENTATION = "urn:trial-diary:documentation"
 SURVEY = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "survey"}]}
 NAMESPACE = uuid.UUID("9a3c1f4e-5b7d-4c2a-8e1f-2d6b0a9c7e35")  # stable resource ids: one URN per record
-# Metrics as the report prints them (evaluation.md: relief and MME to 1 decimal, compliance to 3).
+# Metrics as the report prints them (docs/clinical-rules.md §2: relief and MME to 1 decimal, compliance to 3).
 ROUNDED = (("pain_relief_percent", "%", 1), ("trial_pain", "{score}", 2), ("compliance", "1", 3),
            ("trial_mme", "mg/d", 1), ("trial_interference", "{score}", 2))
 IMAGING_MODALITY = {"mri": "MR", "ct": "CT", "ct_myelogram": "CT", "x_ray": "DX"}

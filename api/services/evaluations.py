@@ -246,7 +246,7 @@ def _previous_final_outcomes(trial_ids: list[int], *, before: set[int]) -> dict[
 
 
 def record_fields(result: rules.Result) -> dict[str, Any]:
-    """An evaluation result as the fields of its record (evaluation.md's shape)."""
+    """An evaluation result as the fields of its record (docs/clinical-rules.md §2's shape)."""
     return {
         "evaluated_at": result.evaluated_at,
         "final": result.final,

@@ -19,7 +19,7 @@ from .access import Actor
 
 
 def worklist(*, user: Actor, mine: bool = False) -> list[dict[str, Any]]:
-    """One row per open trial of the clinic (or of the caller's care teams), ordered as safety.md says:
+    """One row per open trial of the clinic (or of the caller's care teams), ordered as docs/clinical-rules.md §3 says:
     open critical alerts, then high, then missed diaries, then the rest by end time."""
     moment = now()
     query = select(Trial).where(Trial.clinic_id == user.clinic_id, Trial.closure.is_(None))

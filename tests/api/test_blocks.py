@@ -21,7 +21,7 @@ def block_body(world, start: datetime, **overrides) -> dict:
 
 
 def the_example(start: datetime) -> list[dict]:
-    """blocks.md's example diary: scores at +15, +30, +45, +60, +90, +120 minutes."""
+    """docs/blocks.md's example diary: scores at +15, +30, +45, +60, +90, +120 minutes."""
     return [entry(start + timedelta(minutes=m), score) for m, score in
             ((15, 1), (30, 1), (45, 0), (60, 1), (90, 2), (120, 1))]
 

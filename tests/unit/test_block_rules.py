@@ -1,4 +1,4 @@
-"""blocks.md, rule by rule, on the pure domain functions (and the registry's rows for the new therapies)."""
+"""docs/blocks.md, rule by rule, on the pure domain functions (and the registry's rows for the new therapies)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""evaluation.md, rule by rule, on the pure domain function."""
+"""docs/clinical-rules.md §2, rule by rule, on the pure domain function."""
 
 from __future__ import annotations
 

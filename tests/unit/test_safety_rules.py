@@ -1,4 +1,4 @@
-"""safety.md's rules on single entries."""
+"""docs/clinical-rules.md §3's rules on single entries."""
 
 import pytest
 

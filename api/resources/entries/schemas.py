@@ -1,4 +1,4 @@
-"""Diary entry payloads, validated field by field as product.md describes the entry."""
+"""Diary entry payloads, validated field by field (the OpenAPI document describes the entry)."""
 
 from __future__ import annotations
 

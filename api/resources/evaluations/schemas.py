@@ -1,4 +1,4 @@
-"""Evaluation payloads (the record of evaluation.md)."""
+"""Evaluation payloads (the record of docs/clinical-rules.md §2)."""
 
 from marshmallow import Schema, fields
 
