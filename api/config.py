@@ -96,4 +96,9 @@ def load() -> dict:
         "OPENAPI_RAPIDOC_PATH": "/rapidoc",
         "OPENAPI_RAPIDOC_URL": "https://unpkg.com/rapidoc/dist/rapidoc-min.js",
         "JSON_SORT_KEYS": False,
+        # limiter outage behaviour (finding 3): when the limiter's storage (Redis) does not answer, count in
+        # this process's memory until it is back (Flask-Limiter checks it again with backoff), and a limiter
+        # error at any other point is logged, never a 500: sign-in must keep working through the outage.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": _flag("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True),
+        "RATELIMIT_SWALLOW_ERRORS": _flag("RATELIMIT_SWALLOW_ERRORS", True),
     }
