@@ -1,0 +1,342 @@
+"""PostgreSQL restarted and Redis stopped under load, on real processes: nothing answered 500, nothing lost.
+
+The API runs in gunicorn (2 workers x 2 threads), a Celery worker runs with beat, both on a PostgreSQL cluster and
+a Redis of this test's own (the system ones are never touched), mail goes to a local SMTP server. Phones post
+diary entries and retry the same client_id on 503 or a broken connection, as the app does; sign-ins go on
+alongside. Redis is stopped for ten seconds (it is the broker and the sign-in limiter's storage), then PostgreSQL
+is restarted. Every response is recorded and judged afterwards.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+import requests
+
+from api import create_app
+from api.extensions import db
+
+from ..factories import PASSWORD, ClinicFactory, PatientFactory, TrialFactory, UserFactory
+from .conftest import ROOT, PrivatePostgres, PrivateRedis, Worker, app_settings, free_port, wait_for
+from .receivers import SmtpServer
+
+pytestmark = pytest.mark.integration
+
+PHONES = 3
+ENTRY_PACE_SECONDS = 0.4  # between one phone's entries: a brisk sync, bounded work for the worker to catch up
+RETRY_SECONDS = 0.5  # a phone retries sooner than Retry-After asks, so that the outage sees many requests
+RED_FLAG_EVERY = 6  # one entry in six reports urinary retention (a high alert: the trial's nurse gets an email)
+WRONG_PASSWORDS = 10  # at most, over the whole load: stays under the per-address limit of failed sign-ins
+AFTER_RESTART = 50  # the first requests after PostgreSQL is back must all succeed (the pool recovered)
+
+
+@dataclass
+class Call:
+    kind: str  # entry, login, wrong_password
+    started: float
+    ended: float
+    status: int | None = None
+    error: str | None = None  # a connection error or timeout: gunicorn did not answer
+    retry_after: str | None = None
+    body: dict | None = None
+
+
+class Gunicorn:
+    """`gunicorn wsgi:app`, as the README runs it in production, in its own process group."""
+
+    def __init__(self, env: dict[str, str], folder: Path):
+        self.env, self.port, self.log = env, free_port(), folder / "gunicorn.log"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 120) -> Gunicorn:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "wsgi:app", "--bind", f"127.0.0.1:{self.port}", "--workers", "2",
+             "--threads", "2", "--timeout", "120", "--graceful-timeout", "5", "--access-logfile", "-",
+             "--access-logformat", "%(m)s %(U)s %(s)s %(L)ss"],
+            cwd=ROOT, env={**os.environ, **self.env}, stdout=self.log.open("a"), stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+        def answers() -> bool:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited:\n{self.log.read_text(errors='replace')[-3000:]}")
+            try:
+                return requests.get(f"{self.url}/api/v1/healthz", timeout=5).status_code == 200
+            except requests.RequestException:
+                return False
+
+        wait_for(answers, timeout, 0.3, "gunicorn to answer")
+        wait_for(lambda: self.log.read_text(errors="replace").count("Booting worker") >= 2, timeout, 0.3,
+                 "both gunicorn workers to boot")
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+
+
+def _seed(pg_url: str, broker: str, folder: Path) -> dict:
+    """Clinic, phones' patients with their trials (each trial its own nurse), and an account for wrong passwords.
+
+    Written through the models on a short-lived in-process app; the API processes read it from the database.
+    """
+    settings = app_settings(pg_url, broker, folder)
+    saved = {key: os.environ.get(key) for key in settings}
+    os.environ.update(settings)
+    try:
+        app = create_app({"TESTING": True})
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    with app.app_context():
+        clinic = ClinicFactory()
+        phones = []
+        for _ in range(PHONES):
+            nurse = UserFactory(clinic=clinic, role="nurse")
+            patient = PatientFactory(clinic=clinic, timezone="UTC")
+            trial = TrialFactory(patient=patient, care_team=[nurse], timezone="UTC",
+                                 start_at=datetime.now(UTC) - timedelta(days=3))
+            phones.append({"patient": patient.user.email, "nurse": nurse.email, "trial_id": trial.id})
+        stranger = UserFactory(clinic=clinic, role="nurse")
+        db.session.commit()
+        people = {"phones": phones, "stranger": stranger.email}
+        db.session.remove()
+        db.engine.dispose()
+    return people
+
+
+class Load:
+    """Phones posting entries (retrying the same client_id) and sign-ins, until `stop()`; every response kept."""
+
+    def __init__(self, base_url: str, people: dict):
+        self.base, self.people = base_url + "/api/v1", people
+        self.calls: list[Call] = []  # appended from several threads: list.append is atomic
+        self.acknowledged: dict[str, int] = {}  # client_id -> trial id, for every entry that got a 2xx
+        self.posted: dict[str, int] = {}
+        self.red_flags: set[str] = set()
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def _request(self, session: requests.Session, kind: str, method: str, path: str, **kwargs) -> Call:
+        call = Call(kind, time.monotonic(), 0.0)
+        try:
+            response = session.request(method, self.base + path, timeout=60, **kwargs)
+            call.status, call.retry_after = response.status_code, response.headers.get("Retry-After")
+            try:
+                call.body = response.json()
+            except ValueError:
+                call.body = None
+        except requests.RequestException as error:
+            call.error = type(error).__name__
+        call.ended = time.monotonic()
+        self.calls.append(call)
+        return call
+
+    def _sign_in(self, session: requests.Session, email: str) -> str:
+        """A phone's first sign-in, before any outage."""
+        call = self._request(session, "login", "POST", "/auth/login", json={"email": email, "password": PASSWORD})
+        assert call.status == 200, call
+        return call.body["access_token"]
+
+    def _phone(self, phone: dict) -> None:
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {self._sign_in(session, phone['patient'])}"
+        give_up = None
+        for n in itertools.count():
+            if self.stopping.is_set():
+                return
+            recorded_at = datetime.now(UTC) - timedelta(minutes=1)
+            body = {"client_id": str(uuid.uuid4()), "recorded_at": recorded_at.isoformat(),
+                    "pain": {"score": 3 + n % 5}}
+            if n % RED_FLAG_EVERY == 0:
+                body["symptoms"] = ["urinary_retention"]
+                self.red_flags.add(body["client_id"])
+            self.posted[body["client_id"]] = phone["trial_id"]
+            # The phone keeps the entry until the server acknowledges it, and sends the same one again.
+            while True:
+                call = self._request(session, "entry", "POST", f"/trials/{phone['trial_id']}/entries", json=body)
+                if call.status in (200, 201):
+                    self.acknowledged[body["client_id"]] = phone["trial_id"]
+                    break
+                if call.status is not None and call.status != 503:
+                    return  # an answer no retry can change: judged with the others afterwards
+                if self.stopping.is_set():
+                    give_up = give_up or time.monotonic() + 90
+                    if time.monotonic() > give_up:
+                        return
+                time.sleep(RETRY_SECONDS)
+            time.sleep(ENTRY_PACE_SECONDS)
+
+    def _sign_ins(self) -> None:
+        session = requests.Session()
+        accounts = itertools.cycle([e for phone in self.people["phones"] for e in (phone["patient"], phone["nurse"])])
+        wrong = 0
+        for n in itertools.count():
+            if self.stopping.is_set():
+                return
+            if n % 8 == 7 and wrong < WRONG_PASSWORDS:
+                wrong += 1
+                self._request(session, "wrong_password", "POST", "/auth/login",
+                              json={"email": self.people["stranger"], "password": "not-the-password-at-all"})
+            else:
+                self._request(session, "login", "POST", "/auth/login",
+                              json={"email": next(accounts), "password": PASSWORD})
+            time.sleep(0.3)
+
+    def start(self) -> None:
+        self.threads = [threading.Thread(target=self._phone, args=(phone,), daemon=True)
+                        for phone in self.people["phones"]]
+        self.threads.append(threading.Thread(target=self._sign_ins, daemon=True))
+        for thread in self.threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(120)
+
+    def started_between(self, begin: float, end: float, *kinds: str) -> list[Call]:
+        return [c for c in self.calls if begin <= c.started <= end and c.kind in kinds]
+
+
+def _readiness(base_url: str) -> dict:
+    response = requests.get(f"{base_url}/api/v1/readyz", timeout=30)
+    return {"http": response.status_code, **response.json()}
+
+
+def _rows(pg_url: str, query: str) -> list[tuple]:
+    with psycopg.connect(pg_url, connect_timeout=10) as connection:
+        return connection.execute(query).fetchall()
+
+
+def test_postgresql_restarted_and_redis_stopped_under_load(tmp_path):
+    smtp = SmtpServer()
+    redis_server = PrivateRedis(tmp_path)
+    pg = api = worker = load = None
+    try:
+        pg = PrivatePostgres()
+        pg.create()
+        redis_server.start()
+        smtp.start()
+        people = _seed(pg.url, redis_server.url, tmp_path)
+        limiter_storage = redis_server.url.rsplit("/", 1)[0] + "/1"
+        env = {**app_settings(pg.url, redis_server.url, tmp_path),
+               "RATELIMIT_STORAGE_URI": limiter_storage,
+               "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": "true", "RATELIMIT_SWALLOW_ERRORS": "true",
+               "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp.port), "SMTP_STARTTLS": "false",
+               "NOTIFICATION_RETRY_BASE_SECONDS": "1", "NOTIFICATION_LEASE_SECONDS": "4"}
+        api = Gunicorn(env, tmp_path).start()
+        worker = Worker(env, tmp_path, "outage-worker").start(timeout=120)
+
+        load = Load(api.url, people)
+        load.start()
+        time.sleep(5)
+
+        # Redis down for ten seconds: the broker and the sign-in limiter's storage.
+        redis_down = time.monotonic()
+        redis_server.stop()
+        during_redis = _readiness(api.url)
+        time.sleep(max(0.0, redis_down + 10 - time.monotonic()))
+        redis_up = time.monotonic()
+        redis_server.start()
+        time.sleep(3)
+
+        # PostgreSQL restarted: every session is ended, nothing answers for five seconds.
+        pg_down = time.monotonic()
+        pg.stop()
+        during_pg = _readiness(api.url)
+        time.sleep(max(0.0, pg_down + 5 - time.monotonic()))
+        pg.start()
+        pg_up = time.monotonic()
+        wait_for(lambda: len(load.started_between(pg_up, float("inf"), "entry", "login", "wrong_password"))
+                 >= AFTER_RESTART + 10, 60, 0.5, "requests after the restart")
+        load.stop()
+        assert not any(thread.is_alive() for thread in load.threads), "a load thread is stuck"
+
+        calls = load.calls
+        # Gunicorn answered every request: a dependency's outage never takes the API process down.
+        assert [c for c in calls if c.error] == []
+        assert api.process.poll() is None
+        assert api.log.read_text(errors="replace").count("Booting worker") == 2, "a gunicorn worker was replaced"
+        # No 500: what a dependency's outage causes is a 503 with Retry-After, in the error shape.
+        expected = {"entry": {200, 201, 503}, "login": {200, 503}, "wrong_password": {401, 429, 503}}
+        assert [c for c in calls if c.status not in expected[c.kind]] == []
+        unavailable = [c for c in calls if c.status >= 500]
+        assert unavailable, "the PostgreSQL outage was not seen by any request"
+        for call in unavailable:
+            assert call.status == 503 and call.retry_after and int(call.retry_after) > 0, call
+            assert call.body is not None and call.body["code"] == "service_unavailable", call
+            assert call.body["status"] == 503 and call.body["message"], call
+
+        # Redis down: sign-in works (limits held in memory) and so do diary writes (they never touch the broker).
+        redis_window = load.started_between(redis_down + 0.5, redis_up, "login", "entry")
+        assert {c.kind for c in redis_window} == {"login", "entry"}
+        assert [c for c in redis_window if c.status not in (200, 201)] == []
+        assert during_redis["http"] == 503 and during_redis["checks"] == {"database": True, "broker": False}
+        assert during_pg["http"] == 503 and during_pg["checks"]["database"] is False
+
+        # PostgreSQL back: the pool recovered, no request fails on a dead pooled connection.
+        after = sorted(load.started_between(pg_up, float("inf"), "entry", "login"), key=lambda c: c.started)
+        assert len(after) >= AFTER_RESTART
+        assert [c for c in after[:AFTER_RESTART] if c.status not in (200, 201)] == []
+
+        # Every entry a phone posted was acknowledged in the end, and each is stored exactly once.
+        assert load.acknowledged.keys() == load.posted.keys()
+        stored = dict(_rows(pg.url, "SELECT client_id, count(*) FROM diary_entries GROUP BY client_id"))
+        assert stored.keys() == load.acknowledged.keys()
+        assert {count for count in stored.values()} == {1}
+
+        # The background work waited in its rows and catches up: every entry's follow-up (safety rules) is done,
+        # no evaluation is left due (a request row goes only when an evaluation ran after it, whether or not its
+        # result differed from the stored one), every trial has an evaluation, and every red-flag alert's
+        # e-mail reaches the trial's nurse.
+        trials = set(load.acknowledged.values())
+        assert len(trials) == PHONES
+
+        def caught_up() -> bool:
+            pending = _rows(pg.url, "SELECT (SELECT count(*) FROM outbox_messages),"
+                                    " (SELECT count(*) FROM evaluation_requests)")[0]
+            evaluated = _rows(pg.url, "SELECT DISTINCT trial_id FROM evaluations")
+            return pending == (0, 0) and {trial_id for (trial_id,) in evaluated} == trials
+
+        wait_for(caught_up, 150, 1, "evaluations of every trial after its last entry, and no work left due")
+        nurses = {phone["nurse"] for phone in people["phones"]
+                  if any(load.acknowledged.get(c) == phone["trial_id"] for c in load.red_flags)}
+        assert nurses
+        wait_for(lambda: smtp.recipients() >= nurses, 150, 1, "the red-flag alerts' e-mails")
+        alerts = _rows(pg.url, "SELECT DISTINCT trial_id FROM alerts WHERE rule = 'urinary_retention'")
+        assert {trial_id for (trial_id,) in alerts} == trials
+        assert worker.process.poll() is None
+    finally:
+        if load is not None:
+            load.stop()
+        for stop in (worker and worker.stop, api and api.stop, redis_server.stop, smtp.stop, pg and pg.destroy):
+            if stop:
+                try:
+                    stop()
+                except Exception as error:  # every process is stopped even when one of them refuses
+                    print(f"cleanup: {type(error).__name__}: {error}", file=sys.stderr)
