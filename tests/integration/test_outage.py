@@ -28,8 +28,9 @@ import requests
 from api import create_app
 from api.extensions import db
 
+from ..conftest import throwaway_postgres_database
 from ..factories import PASSWORD, ClinicFactory, PatientFactory, TrialFactory, UserFactory
-from .conftest import ROOT, PrivatePostgres, PrivateRedis, Worker, app_settings, free_port, wait_for
+from .conftest import ROOT, SECRET, PrivatePostgres, PrivateRedis, Worker, app_settings, free_port, wait_for
 from .receivers import SmtpServer
 
 pytestmark = pytest.mark.integration
@@ -40,6 +41,7 @@ RETRY_SECONDS = 0.5  # a phone retries sooner than Retry-After asks, so that the
 RED_FLAG_EVERY = 6  # one entry in six reports urinary retention (a high alert: the trial's nurse gets an email)
 WRONG_PASSWORDS = 10  # at most, over the whole load: stays under the per-address limit of failed sign-ins
 AFTER_RESTART = 50  # the first requests after PostgreSQL is back must all succeed (the pool recovered)
+AFTER_QUIET_RESTART = 20  # and after a restart that no request saw, with every pooled connection dead
 
 
 @dataclass
@@ -139,9 +141,19 @@ class Load:
         self.posted: dict[str, int] = {}
         self.red_flags: set[str] = set()
         self.stopping = threading.Event()
+        self.going = threading.Event()  # cleared: every client holds its next request (a quiet spell)
+        self.going.set()
+        self.in_flight = 0
+        self.lock = threading.Lock()
         self.threads: list[threading.Thread] = []
 
     def _request(self, session: requests.Session, kind: str, method: str, path: str, **kwargs) -> Call:
+        while True:  # counted in flight only if not paused meanwhile: a paused spell is truly quiet
+            self.going.wait()
+            with self.lock:
+                if self.going.is_set():
+                    self.in_flight += 1
+                    break
         call = Call(kind, time.monotonic(), 0.0)
         try:
             response = session.request(method, self.base + path, timeout=60, **kwargs)
@@ -154,6 +166,8 @@ class Load:
             call.error = type(error).__name__
         call.ended = time.monotonic()
         self.calls.append(call)
+        with self.lock:
+            self.in_flight -= 1
         return call
 
     def _sign_in(self, session: requests.Session, email: str) -> str:
@@ -214,8 +228,18 @@ class Load:
         for thread in self.threads:
             thread.start()
 
+    def pause(self) -> None:
+        """Hold every client's next request, and wait for the requests under way to finish."""
+        with self.lock:
+            self.going.clear()
+        wait_for(lambda: self.in_flight == 0, 120, 0.1, "the requests under way to finish")
+
+    def resume(self) -> None:
+        self.going.set()
+
     def stop(self) -> None:
         self.stopping.set()
+        self.going.set()
         for thread in self.threads:
             thread.join(120)
 
@@ -274,10 +298,25 @@ def test_postgresql_restarted_and_redis_stopped_under_load(tmp_path):
         pg_up = time.monotonic()
         wait_for(lambda: len(load.started_between(pg_up, float("inf"), "entry", "login", "wrong_password"))
                  >= AFTER_RESTART + 10, 60, 0.5, "requests after the restart")
+
+        # A restart while the API is quiet: no request sees it, so every pooled connection is left dead and
+        # nothing has told the pool; those connections idle more than a second, and are checked before use.
+        load.pause()
+        pg.stop()
+        pg.start()
+        time.sleep(1.5)
+        quiet_restart_done = time.monotonic()
+        load.resume()
+        wait_for(lambda: len(load.started_between(quiet_restart_done, float("inf"), "entry", "login"))
+                 >= AFTER_QUIET_RESTART, 60, 0.5, "requests after the quiet restart")
         load.stop()
         assert not any(thread.is_alive() for thread in load.threads), "a load thread is stuck"
 
         calls = load.calls
+        statuses = sorted({(c.kind, c.status) for c in calls}, key=str)
+        print(f"outage load: {len(calls)} requests, {len(load.acknowledged)} entries acknowledged, "
+              + ", ".join(f"{kind} {status}: {sum(1 for c in calls if (c.kind, c.status) == (kind, status))}"
+                          for kind, status in statuses))
         # Gunicorn answered every request: a dependency's outage never takes the API process down.
         assert [c for c in calls if c.error] == []
         assert api.process.poll() is None
@@ -303,6 +342,9 @@ def test_postgresql_restarted_and_redis_stopped_under_load(tmp_path):
         after = sorted(load.started_between(pg_up, float("inf"), "entry", "login"), key=lambda c: c.started)
         assert len(after) >= AFTER_RESTART
         assert [c for c in after[:AFTER_RESTART] if c.status not in (200, 201)] == []
+        after_quiet = load.started_between(quiet_restart_done, float("inf"), "entry", "login")
+        assert len(after_quiet) >= AFTER_QUIET_RESTART
+        assert [c for c in after_quiet if c.status not in (200, 201)] == []
 
         # Every entry a phone posted was acknowledged in the end, and each is stored exactly once.
         assert load.acknowledged.keys() == load.posted.keys()
@@ -340,3 +382,50 @@ def test_postgresql_restarted_and_redis_stopped_under_load(tmp_path):
                     stop()
                 except Exception as error:  # every process is stopped even when one of them refuses
                     print(f"cleanup: {type(error).__name__}: {error}", file=sys.stderr)
+
+
+@pytest.fixture(scope="module")
+def app_on_postgresql(tmp_path_factory):
+    """The app in-process on a throwaway database of the system PostgreSQL; nothing here needs Redis."""
+    folder = tmp_path_factory.mktemp("outage-in-process")
+    with throwaway_postgres_database("trial_diary_outage") as url:
+        app = create_app({
+            "TESTING": True, "SQLALCHEMY_DATABASE_URI": url.replace("postgresql://", "postgresql+psycopg://"),
+            "CELERY_BROKER_URL": f"sqla+sqlite:///{folder / 'broker.sqlite'}", "SECRET_KEY": SECRET,
+            "JWT_SECRET_KEY": SECRET, "INSTANCE_PATH": str(folder), "SMTP_HOST": "",
+        })
+        yield app, url
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.mark.parametrize(("password", "answer"), [("not-the-password-at-all", 401), (PASSWORD, 503)])
+def test_the_database_lost_while_a_password_is_checked_is_never_a_500(app_on_postgresql, monkeypatch,
+                                                                      password, answer):
+    """PostgreSQL goes away between the sign-in's read and its answer (the password check takes a while, on
+    purpose): a wrong password is still a 401, a right one a 503 to retry; neither is a 500."""
+    from api.services import auth
+
+    pg, pg_url = app_on_postgresql
+    with pg.app_context():
+        email = UserFactory().email
+        db.session.commit()
+    check = auth.verify
+
+    def check_while_the_database_goes_away(stored_hash, candidate):
+        # What a restart does to the request's connection, at the moment it is busiest elsewhere.
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                          " WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        return check(stored_hash, candidate)
+
+    monkeypatch.setattr(auth, "verify", check_while_the_database_goes_away)
+    response = pg.test_client().post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert response.status_code == answer, response.get_json()
+    assert response.get_json()["status"] == answer
+    if answer == 503:
+        assert response.headers["Retry-After"] and response.get_json()["code"] == "service_unavailable"
+    monkeypatch.undo()
+    # The connections the restart ended are replaced: the next sign-in works.
+    assert pg.test_client().post("/api/v1/auth/login", json={"email": email, "password": PASSWORD}).status_code == 200
