@@ -206,19 +206,20 @@ class Load:
             time.sleep(ENTRY_PACE_SECONDS)
 
     def _sign_ins(self) -> None:
-        session = requests.Session()
         accounts = itertools.cycle([e for phone in self.people["phones"] for e in (phone["patient"], phone["nurse"])])
         wrong = 0
         for n in itertools.count():
             if self.stopping.is_set():
                 return
-            if n % 8 == 7 and wrong < WRONG_PASSWORDS:
-                wrong += 1
-                self._request(session, "wrong_password", "POST", "/auth/login",
-                              json={"email": self.people["stranger"], "password": "not-the-password-at-all"})
-            else:
-                self._request(session, "login", "POST", "/auth/login",
-                              json={"email": next(accounts), "password": PASSWORD})
+            # A connection of its own for each sign-in, as from many phones: both gunicorn workers get some.
+            with requests.Session() as session:
+                if n % 8 == 7 and wrong < WRONG_PASSWORDS:
+                    wrong += 1
+                    self._request(session, "wrong_password", "POST", "/auth/login",
+                                  json={"email": self.people["stranger"], "password": "not-the-password-at-all"})
+                else:
+                    self._request(session, "login", "POST", "/auth/login",
+                                  json={"email": next(accounts), "password": PASSWORD})
             time.sleep(0.3)
 
     def start(self) -> None:
