@@ -26,6 +26,7 @@ import pytest
 import requests
 
 from api import create_app
+from api.domain.safety import LABELS
 from api.extensions import db
 
 from ..conftest import throwaway_postgres_database
@@ -38,7 +39,6 @@ pytestmark = pytest.mark.integration
 PHONES = 3
 ENTRY_PACE_SECONDS = 0.4  # between one phone's entries: a brisk sync, bounded work for the worker to catch up
 RETRY_SECONDS = 0.5  # a phone retries sooner than Retry-After asks, so that the outage sees many requests
-RED_FLAG_EVERY = 6  # one entry in six reports urinary retention (a high alert: the trial's nurse gets an email)
 WRONG_PASSWORDS = 10  # at most, over the whole load: stays under the per-address limit of failed sign-ins
 AFTER_RESTART = 50  # the first requests after PostgreSQL is back must all succeed (the pool recovered)
 AFTER_QUIET_RESTART = 20  # and after a restart that no request saw, with every pooled connection dead
@@ -139,7 +139,10 @@ class Load:
         self.calls: list[Call] = []  # appended from several threads: list.append is atomic
         self.acknowledged: dict[str, int] = {}  # client_id -> trial id, for every entry that got a 2xx
         self.posted: dict[str, int] = {}
-        self.red_flags: set[str] = set()
+        self.red_flags: dict[str, str] = {}  # client_id -> the symptom it reported
+        # The symptom of the entries written now (None: none); set for each outage, so that the alerts it raises
+        # and their e-mails can only come from work done after the outage.
+        self.symptom: str | None = None
         self.stopping = threading.Event()
         self.going = threading.Event()  # cleared: every client holds its next request (a quiet spell)
         self.going.set()
@@ -186,9 +189,9 @@ class Load:
             recorded_at = datetime.now(UTC) - timedelta(minutes=1)
             body = {"client_id": str(uuid.uuid4()), "recorded_at": recorded_at.isoformat(),
                     "pain": {"score": 3 + n % 5}}
-            if n % RED_FLAG_EVERY == 0:
-                body["symptoms"] = ["urinary_retention"]
-                self.red_flags.add(body["client_id"])
+            if (symptom := self.symptom) is not None:
+                body["symptoms"] = [symptom]
+                self.red_flags[body["client_id"]] = symptom
             self.posted[body["client_id"]] = phone["trial_id"]
             # The phone keeps the entry until the server acknowledges it, and sends the same one again.
             while True:
@@ -283,15 +286,18 @@ def test_postgresql_restarted_and_redis_stopped_under_load(tmp_path):
 
         # Redis down for ten seconds: the broker and the sign-in limiter's storage.
         redis_down = time.monotonic()
+        load.symptom = "urinary_retention"
         redis_server.stop()
         during_redis = _readiness(api.url)
         time.sleep(max(0.0, redis_down + 10 - time.monotonic()))
         redis_up = time.monotonic()
         redis_server.start()
+        load.symptom = None
         time.sleep(3)
 
         # PostgreSQL restarted: every session is ended, nothing answers for five seconds.
         pg_down = time.monotonic()
+        load.symptom = "positional_headache"
         pg.stop()
         during_pg = _readiness(api.url)
         time.sleep(max(0.0, pg_down + 5 - time.monotonic()))
@@ -302,6 +308,7 @@ def test_postgresql_restarted_and_redis_stopped_under_load(tmp_path):
 
         # A restart while the API is quiet: no request sees it, so every pooled connection is left dead and
         # nothing has told the pool; those connections idle more than a second, and are checked before use.
+        load.symptom = None
         load.pause()
         pg.stop()
         pg.start()
@@ -355,8 +362,8 @@ def test_postgresql_restarted_and_redis_stopped_under_load(tmp_path):
 
         # The background work waited in its rows and catches up: every entry's follow-up (safety rules) is done,
         # no evaluation is left due (a request row goes only when an evaluation ran after it, whether or not its
-        # result differed from the stored one), every trial has an evaluation, and every red-flag alert's
-        # e-mail reaches the trial's nurse.
+        # result differed from the stored one), every trial has an evaluation, and the alerts raised by the
+        # entries written during each outage reach the trial's nurse by e-mail.
         trials = set(load.acknowledged.values())
         assert len(trials) == PHONES
 
@@ -366,13 +373,21 @@ def test_postgresql_restarted_and_redis_stopped_under_load(tmp_path):
             evaluated = _rows(pg.url, "SELECT DISTINCT trial_id FROM evaluations")
             return pending == (0, 0) and {trial_id for (trial_id,) in evaluated} == trials
 
-        wait_for(caught_up, 150, 1, "evaluations of every trial after its last entry, and no work left due")
-        nurses = {phone["nurse"] for phone in people["phones"]
-                  if any(load.acknowledged.get(c) == phone["trial_id"] for c in load.red_flags)}
-        assert nurses
-        wait_for(lambda: smtp.recipients() >= nurses, 150, 1, "the red-flag alerts' e-mails")
-        alerts = _rows(pg.url, "SELECT DISTINCT trial_id FROM alerts WHERE rule = 'urinary_retention'")
-        assert {trial_id for (trial_id,) in alerts} == trials
+        wait_for(caught_up, 150, 1, "every entry followed up, every trial evaluated, no work left due")
+        outage_rules = {"urinary_retention": "urinary_retention", "positional_headache": "csf_leak"}
+        flagged = {(load.acknowledged[c], outage_rules[symptom]) for c, symptom in load.red_flags.items()}
+        assert flagged == {(trial, rule) for trial in trials for rule in outage_rules.values()}
+        alerts = set(_rows(pg.url, "SELECT trial_id, rule FROM alerts"))
+        assert alerts >= flagged
+        expected_mail = {(phone["nurse"], f"{LABELS[rule]}: trial {phone['trial_id']} (")
+                         for phone in people["phones"] for rule in outage_rules.values()}
+
+        def mailed() -> bool:
+            received = [(to, message["Subject"]) for tos, message in list(smtp.messages) for to in tos]
+            return all(any(to == nurse and about in subject for to, subject in received)
+                       for nurse, about in expected_mail)
+
+        wait_for(mailed, 150, 1, "the e-mails of the alerts raised during the outages")
         assert worker.process.poll() is None
     finally:
         if load is not None:
