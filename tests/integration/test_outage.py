@@ -70,7 +70,8 @@ class Gunicorn:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "wsgi:app", "--bind", f"127.0.0.1:{self.port}", "--workers", "2",
              "--threads", "2", "--timeout", "120", "--graceful-timeout", "5", "--access-logfile", "-",
-             "--access-logformat", "%(m)s %(U)s %(s)s %(L)ss"],
+             "--access-logformat", "%(m)s %(U)s %(s)s %(L)ss",
+             "--no-control-socket"],  # the default socket is one per user: it would be shared with other runs
             cwd=ROOT, env={**os.environ, **self.env}, stdout=self.log.open("a"), stderr=subprocess.STDOUT,
             start_new_session=True,
         )
@@ -202,7 +203,7 @@ class Load:
                 if call.status is not None and call.status != 503:
                     return  # an answer no retry can change: judged with the others afterwards
                 if self.stopping.is_set():
-                    give_up = give_up or time.monotonic() + 90
+                    give_up = give_up or time.monotonic() + 30
                     if time.monotonic() > give_up:
                         return
                 time.sleep(RETRY_SECONDS)
@@ -277,8 +278,9 @@ def test_postgresql_restarted_and_redis_stopped_under_load(tmp_path):
                "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": "true", "RATELIMIT_SWALLOW_ERRORS": "true",
                "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp.port), "SMTP_STARTTLS": "false",
                "NOTIFICATION_RETRY_BASE_SECONDS": "1", "NOTIFICATION_LEASE_SECONDS": "4"}
-        api = Gunicorn(env, tmp_path).start()
-        worker = Worker(env, tmp_path, "outage-worker").start(timeout=120)
+        api, worker = Gunicorn(env, tmp_path), Worker(env, tmp_path, "outage-worker")  # stopped even if never ready
+        api.start()
+        worker.start(timeout=120)
 
         load = Load(api.url, people)
         load.start()
@@ -392,7 +394,7 @@ def test_postgresql_restarted_and_redis_stopped_under_load(tmp_path):
     finally:
         if load is not None:
             load.stop()
-        for stop in (worker and worker.stop, api and api.stop, redis_server.stop, smtp.stop, pg and pg.destroy):
+        for stop in (worker and worker.kill, api and api.stop, redis_server.stop, smtp.stop, pg and pg.destroy):
             if stop:
                 try:
                     stop()
