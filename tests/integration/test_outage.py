@@ -4,7 +4,8 @@ The API runs in gunicorn (2 workers x 2 threads), a Celery worker runs with beat
 a Redis of this test's own (the system ones are never touched), mail goes to a local SMTP server. Phones post
 diary entries and retry the same client_id on 503 or a broken connection, as the app does; sign-ins go on
 alongside. Redis is stopped for ten seconds (it is the broker and the sign-in limiter's storage), then PostgreSQL
-is restarted. Every response is recorded and judged afterwards.
+is restarted under the load, and once more while the API is quiet (every pooled connection left dead). Every
+response is recorded and judged afterwards.
 """
 
 from __future__ import annotations
