@@ -73,16 +73,16 @@ def _field_errors(exc: HTTPException) -> dict[str, Any] | None:
 
 
 def register(app: Flask) -> None:
-    from .extensions import db
-
+    # Every handler rolls back quietly: the connection may have died since the request's last statement (a
+    # restart while a password was being checked), and a rollback raising here would turn the answer into a 500.
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
-        db.session.rollback()
+        rollback_quietly()
         return jsonify(body(exc.status, exc.code, exc.message, exc.errors, exc.details)), exc.status
 
     @app.errorhandler(IntegrityError)
     def integrity_error(exc: IntegrityError):
-        db.session.rollback()
+        rollback_quietly()
         log.warning("integrity error mapped to 409: %s", type(exc.orig).__name__)
         return jsonify(body(409, "conflict", "The change conflicts with data already stored.")), 409
 
@@ -96,7 +96,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(DataError)
     def out_of_range(exc: DataError):
-        db.session.rollback()
+        rollback_quietly()
         log.warning("a value the database refused passed validation: %s", type(exc.orig).__name__)
         return jsonify(body(422, "validation_error", "A value is outside what can be stored.")), 422
 

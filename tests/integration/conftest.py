@@ -11,15 +11,18 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
 import redis
 from sqlalchemy import text
 
 from api import create_app
+from api.cli import migrate_database
 from api.extensions import db
 
 from ..conftest import throwaway_postgres_database, unavailable
@@ -198,6 +201,83 @@ class PrivateRedis:
             return redis.Redis(port=self.port, socket_connect_timeout=0.5).ping()
         except redis.exceptions.RedisError:
             return False
+
+
+def _postgres_binaries() -> Path | None:
+    """The folder of initdb and pg_ctl: on PATH, else Debian's newest /usr/lib/postgresql/<version>/bin."""
+    if found := shutil.which("initdb"):
+        return Path(found).parent
+    folders = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]), reverse=True)
+    return folders[0].parent if folders else None
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of our own (initdb into a temporary folder, on a free port), migrated to the newest
+    revision, for tests that stop and restart the database; the system PostgreSQL is never touched.
+
+    PostgreSQL refuses to run as root: as root, the cluster belongs to the `postgres` OS user and every command
+    runs as that user. The folder is made with mkdtemp under /tmp, not under pytest's tmp_path, which that user
+    cannot enter; its socket lives in it too (-k), so nothing is written to /var/run/postgresql.
+    """
+
+    def __init__(self):
+        binaries = _postgres_binaries()
+        if binaries is None:
+            unavailable("PostgreSQL's initdb is not installed")
+        self.binaries, self.port = binaries, free_port()
+        self.as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        self.folder = Path(tempfile.mkdtemp(prefix="td-pg-"))
+        self.data, self.log = self.folder / "data", self.folder / "postgres.log"
+        if self.as_postgres:
+            shutil.chown(self.folder, "postgres", "postgres")
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/trial_diary"
+
+    def create(self) -> PrivatePostgres:
+        """Start the cluster, create the database and migrate it."""
+        self.start()
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True) as admin:
+            admin.execute("CREATE DATABASE trial_diary")
+        migrate_database(self.url.replace("postgresql://", "postgresql+psycopg://"))
+        return self
+
+    def start(self) -> None:
+        # fsync off: a test cluster; a fast stop still shuts down cleanly, so nothing is lost across a restart.
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder} -c fsync=off"
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "120", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server: `fast` ends every session (clients see their connections drop), as a restart does."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "120", "stop")
+
+    def running(self) -> bool:
+        return subprocess.run([*self.as_postgres, str(self.binaries / "pg_ctl"), "-D", str(self.data), "status"],
+                              capture_output=True).returncode == 0
+
+    def destroy(self) -> None:
+        """Stop the server whatever its state (immediate: nothing to keep) and remove its folder."""
+        try:
+            if self.running():
+                self.stop("immediate")
+        finally:
+            pid_file = self.data / "postmaster.pid"
+            if pid_file.exists():  # pg_ctl could not stop it: kill our postmaster by its own pid
+                try:
+                    os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
+                except (ValueError, ProcessLookupError):
+                    pass
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _run(self, program: str, *args: str) -> None:
+        done = subprocess.run([*self.as_postgres, str(self.binaries / program), *args], capture_output=True,
+                              text=True, timeout=180)
+        if done.returncode != 0:
+            log = self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
+            raise RuntimeError(f"{program} failed ({done.returncode}): {done.stdout[-2000:]}{done.stderr[-2000:]}"
+                               f"\n{log}")
 
 
 @pytest.fixture
