@@ -126,6 +126,9 @@ class ApiClient:
     def patch(self, path, **kw):
         return self._call("patch", path, **kw)
 
+    def put(self, path, **kw):
+        return self._call("put", path, **kw)
+
     def delete(self, path, **kw):
         return self._call("delete", path, **kw)
 

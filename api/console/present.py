@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from marshmallow import Schema, ValidationError
 from werkzeug.datastructures import MultiDict
 
-from ..domain import protocol
+from ..domain.parameters import Parameter
+from ..domain.therapies import REGISTRY
 from ..exports import wording
 
 
@@ -92,17 +93,22 @@ def without_empty(payload: dict[str, Any]) -> dict[str, Any]:
 
 # --- protocol parameters beside the form ---------------------------------------------------------------
 
+def therapy_parameters() -> dict[str, Parameter]:
+    """Every protocol parameter of every therapy in the registry (each therapy validates its own)."""
+    return {name: parameter for row in REGISTRY.values() for name, parameter in row.parameters.items()}
+
+
 def therapy_defaults() -> dict[str, dict[str, Any]]:
     """{parameter: {therapy: default}}: the one place the console reads the therapies' default thresholds."""
-    return {name: {therapy: protocol.DEFAULTS[therapy][name] for therapy in protocol.THERAPIES}
-            for name in protocol.PARAMETERS}
+    return {name: {therapy: row.defaults[name] for therapy, row in REGISTRY.items() if name in row.parameters}
+            for name in therapy_parameters()}
 
 
 def parameter_fields() -> list[dict[str, Any]]:
     """What the trial form shows for each protocol parameter: label, kind of input, and each therapy's default."""
     defaults = therapy_defaults()
     fields = []
-    for name, parameter in protocol.PARAMETERS.items():
+    for name, parameter in therapy_parameters().items():
         kind = "bool" if parameter.kind is bool else "choice" if parameter.kind is str else "number"
         fields.append({
             "name": name, "label": wording.parameter_label(name), "kind": kind, "choices": parameter.choices,
@@ -115,7 +121,7 @@ def parameter_fields() -> list[dict[str, Any]]:
 def protocol_overrides(form: MultiDict) -> dict[str, Any]:
     """The override fields that were filled in; an empty one keeps the therapy's default."""
     overrides: dict[str, Any] = {}
-    for name, parameter in protocol.PARAMETERS.items():
+    for name, parameter in therapy_parameters().items():
         raw = text(form, f"protocol.{name}")
         if raw is None:
             continue

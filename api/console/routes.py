@@ -14,7 +14,6 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
-from ..domain import protocol
 from ..errors import Conflict, DomainError, Forbidden, Invalid, Unauthorized
 from ..exports import csv as csv_export
 from ..exports import fhir, pdf, wording
@@ -140,7 +139,8 @@ def _when(moment, zone=None):
 
 @bp.app_context_processor
 def _words():
-    return {"words": wording, "present": present, "refresh_seconds": current_app.config["CONSOLE_REFRESH_SECONDS"]}
+    return {"words": wording, "present": present, "refresh_seconds": current_app.config["CONSOLE_REFRESH_SECONDS"],
+            "attestation": decisions.ATTESTATION}
 
 
 # --- sign in and out ---------------------------------------------------------------------------------------
@@ -344,7 +344,7 @@ def _trial_form(user: Actor, *, values, errors=None, status=200, message=None, p
     return render_template(
         "console/trial_new.html", user=user, values=values, errors=errors or {}, message=message,
         patients=patients.list_patients(staff=user), patient_id=patient_id, staff=staff, chosen=chosen,
-        therapies=[(t, wording.THERAPY_NAMES[t]) for t in protocol.THERAPIES], parameters=present.parameter_fields(),
+        therapies=list(wording.THERAPY_NAMES.items()), parameters=present.parameter_fields(),
         no_physician=not any(u.role == PHYSICIAN and u.id in chosen for u in staff),
     ), status
 

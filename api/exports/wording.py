@@ -182,8 +182,14 @@ PARAMETER_LABELS = {
     "max_pgic": "Global impression asked for (1-7, this or better)",
     "min_data_buckets": "Fewest days (or hours) of data for a result",
     "min_compliance": "Diary compliance asked for (0-1)",
+    # Diagnostic blocks
+    "min_relief_percent": "Block: relief asked for (%)",
+    "min_relief_hours": "Block: relief must last (hours; by agent when empty)",
+    "onset_window_minutes": "Block: relief must begin within (minutes)",
+    "min_timepoints": "Block: fewest timepoints for a result",
+    "relief_measure": "Block: relief measured from",
 }
-THERAPY_NAMES = {"scs": "Spinal cord stimulator", "intrathecal": "Intrathecal drug pump"}
+THERAPY_NAMES = {name: row.title for name, row in REGISTRY.items()}  # from the registry: every therapy has one
 STATUS_WORDS = {"scheduled": "scheduled", "active": "active", "ended": "ended, awaiting decision",
                 "decided": "decided", "cancelled": "cancelled"}
 SEVERITY_WORDS = {"critical": "Critical", "high": "High", "medium": "Medium", "low": "Low"}

@@ -46,8 +46,9 @@ def send_block_reminders(*, limit: int = 500) -> int:
         .where(DiaryEntry.trial_id.in_(trial_ids), DiaryEntry.voided_at.is_(None)).group_by(DiaryEntry.trial_id)
     ).all())
     devices: dict[int, list[Device]] = {}
-    for device in db.session.execute(select(Device).where(
-            Device.user_id.in_({trial.patient.user_id for _, trial in rows})).order_by(Device.id)).scalars():
+    for device in db.session.execute(select(Device).where(  # a deactivated phone gets nothing (a dead token)
+            Device.user_id.in_({trial.patient.user_id for _, trial in rows}), Device.active.is_(True))
+            .order_by(Device.id)).scalars():
         devices.setdefault(device.user_id, []).append(device)
     created = 0
     for reminder, trial in rows:

@@ -299,7 +299,7 @@ def test_the_report_fhir_and_csv_of_a_block(world, app):
 
     text, reader = pdf_text(nurse.get(f"/trials/{trial['id']}/report.pdf"))
     flat = " ".join(text.split())
-    assert "Diagnostic medial branch block: block report" in flat
+    assert "Diagnostic medial branch block report" in flat
     assert "FINAL RESULT: NEGATIVE BLOCK" in flat
     assert "lumbar, left, L4-L5 and L5-S1" in flat and "bupivacaine" in flat
     assert "The best relief after the block was 100 % of the pre-block pain (at least 80 % is asked)" in flat

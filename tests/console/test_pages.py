@@ -166,8 +166,8 @@ def test_register_a_patient_shows_the_code_as_text_and_qr(app, world):
 def test_new_trial_form_shows_defaults_and_creates_the_trial(app, world):
     nurse = console_user(app, world.nurse)
     form = nurse.get(f"/console/trials/new?patient_id={world.patient_id}").get_data(as_text=True)
-    assert "Pain relief asked for (%)" in form and "Spinal cord stimulator: 50" in form
-    assert "Intrathecal drug pump: hour" in form
+    assert "Pain relief asked for (%)" in form and "Spinal cord stimulator (SCS) trial: 50" in form
+    assert "Intrathecal drug delivery trial: hour" in form
     start = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
     end = (datetime.now(UTC) + timedelta(days=8)).strftime("%Y-%m-%dT%H:%M")
     fields = {"patient_id": str(world.patient_id), "therapy": "scs", "start_at": start, "end_at": end,

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
+from api.extensions import db
 from api.services.users import bootstrap_user, create_staff_user
 from tests.integration.conftest import wait_for
 
@@ -23,6 +24,8 @@ def _staff(pg):
     nurse.display_name = "Nora Nurse"
     physician = create_staff_user(clinic_id=nurse.clinic_id, email="paul.physician@clinic.test", role="physician",
                                   password=PASSWORD, display_name="Dr Paul Physician")
+    physician.npi = "1234567893"  # a signed decision carries the physician's NPI
+    db.session.commit()
     return nurse.email, physician.email
 
 
