@@ -15,16 +15,11 @@ import os
 import re
 import statistics
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
-
-from .evaluation import populate
-from .harness import scratch_database
+from .worklist import PASSWORD, clinic_with_open_trials
 
 RESULTS = Path(__file__).resolve().parent / "results"
-PASSWORD = "bench-password"
 
 
 def main() -> None:
@@ -32,37 +27,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args()
-    os.environ.setdefault("SECRET_KEY", "bench-secret-key-long-enough-for-hs256")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    with scratch_database() as url:
-        trial_ids = populate(url, args.trials, days=30, per_day=4)
-        with psycopg.connect(url) as connection:
-            nurse_id, clinic_id = connection.execute("SELECT id, clinic_id FROM users WHERE role = 'nurse'").fetchone()
-            today = datetime.now(UTC).date()
-            for n, trial_id in enumerate(trial_ids):
-                connection.execute("INSERT INTO care_team_members (trial_id, user_id) VALUES (%s, %s)",
-                                   (trial_id, nurse_id))
-                if n % 5 == 0:
-                    connection.execute(
-                        "INSERT INTO alerts (clinic_id, trial_id, rule, severity, local_day, status, count, "
-                        "opened_at, updated_at) VALUES (%s, %s, %s, %s, %s, 'open', 1, now(), now())",
-                        (clinic_id, trial_id, ("pain_spike", "missed_diary", "infection")[n % 3],
-                         ("medium", "low", "high")[n % 3], today - timedelta(days=n % 7)))
-        os.environ["DATABASE_URL"] = url
-        from api import create_app
-        from api.extensions import db
-        from api.models import User
-        from api.services.auth import login
-        from api.services.evaluations import run_evaluations
-        from api.services.passwords import hash_password
-
-        app = create_app()
-        with app.app_context():
-            for first in range(0, len(trial_ids), 100):
-                run_evaluations(trial_ids=trial_ids[first:first + 100])
-            db.session.get(User, nurse_id).password_hash = hash_password(PASSWORD)
-            db.session.commit()
-            bearer = {"Authorization": f"Bearer {login(email='n@b.test', password=PASSWORD).access_token}"}
+    with clinic_with_open_trials(args.trials) as (app, bearer):
         client = app.test_client()
         form = client.get("/console/sign-in").get_data(as_text=True)
         token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)

@@ -11,6 +11,7 @@ import json
 import os
 import statistics
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,15 +23,18 @@ from .harness import scratch_database
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--trials", type=int, default=500)
-    parser.add_argument("--repeat", type=int, default=30)
-    args = parser.parse_args()
+PASSWORD = "bench-password"
+
+
+@contextmanager
+def clinic_with_open_trials(trials: int):
+    """A scratch PostgreSQL database with a clinic of `trials` open 30-day trials (4 entries a day, every fifth
+    with an open alert, all evaluated) on one nurse's care team; yields (app, nurse's bearer header). Shared by
+    the worklist benchmarks of the API and of the console."""
     os.environ.setdefault("SECRET_KEY", "bench-secret-key-long-enough-for-hs256")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     with scratch_database() as url:
-        trial_ids = populate(url, args.trials, days=30, per_day=4)
+        trial_ids = populate(url, trials, days=30, per_day=4)
         with psycopg.connect(url) as connection:
             nurse_id, clinic_id = connection.execute("SELECT id, clinic_id FROM users WHERE role = 'nurse'").fetchone()
             today = datetime.now(UTC).date()
@@ -55,11 +59,19 @@ def main() -> None:
         with app.app_context():
             for first in range(0, len(trial_ids), 100):
                 run_evaluations(trial_ids=trial_ids[first:first + 100])
-            db.session.get(User, nurse_id).password_hash = hash_password("bench-password")
+            db.session.get(User, nurse_id).password_hash = hash_password(PASSWORD)
             db.session.commit()
-            token = login(email="n@b.test", password="bench-password").access_token
+            token = login(email="n@b.test", password=PASSWORD).access_token
+        yield app, {"Authorization": f"Bearer {token}"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--trials", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=30)
+    args = parser.parse_args()
+    with clinic_with_open_trials(args.trials) as (app, headers):
         client = app.test_client()
-        headers = {"Authorization": f"Bearer {token}"}
         timings = []
         for _ in range(args.repeat + 3):
             started = time.perf_counter()
