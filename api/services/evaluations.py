@@ -131,11 +131,16 @@ def run_evaluations(*, trial_ids: list[int]) -> list[Evaluation]:
         for trial, record in finals:
             if previous.get(trial.id) != record.outcome:  # the first final result, or a changed one
                 final_evaluation_stored(record, trial)
+    # Each request read is removed unless a newer one arrived meanwhile; only those left (newer, or failed) are
+    # released for the next sweep: usually none, and then no statement is needed.
+    left = list(failed)
     for trial_id, generation in generations.items():
-        if trial_id not in failed:
-            db.session.execute(delete(EvaluationRequest).where(
-                EvaluationRequest.trial_id == trial_id, EvaluationRequest.generation == generation))
-    db.session.execute(update(EvaluationRequest).where(EvaluationRequest.trial_id.in_(ids)).values(dispatched_at=None))
+        if trial_id not in failed and not db.session.execute(delete(EvaluationRequest).where(
+                EvaluationRequest.trial_id == trial_id, EvaluationRequest.generation == generation)).rowcount:
+            left.append(trial_id)
+    if left:
+        db.session.execute(update(EvaluationRequest).where(EvaluationRequest.trial_id.in_(left))
+                           .values(dispatched_at=None))
     if failed:
         db.session.execute(update(EvaluationRequest).where(EvaluationRequest.trial_id.in_(failed)).values(
             due_at=moment + timedelta(seconds=FAILED_RETRY_SECONDS)))

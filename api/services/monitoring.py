@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 
 from ..clock import now
 from ..domain import blocks
@@ -93,17 +93,20 @@ def _timepoints_recorded(block_trials: list[Trial]) -> dict[int, int]:
 
 
 def _last_entries(trial_ids: list[int]) -> dict[int, tuple[Any, int]]:
+    """Each trial's latest valid entry (by recorded_at, then the newest row): when, and its pain score.
+
+    One probe of the (trial, recorded_at) index per trial, and only the score read out of the entry's JSON.
+    """
     if not trial_ids:
         return {}
-    newest = (select(DiaryEntry.trial_id, func.max(DiaryEntry.recorded_at))
-              .where(DiaryEntry.trial_id.in_(trial_ids), DiaryEntry.voided_at.is_(None))
-              .group_by(DiaryEntry.trial_id))
+    latest = (select(DiaryEntry.id).where(DiaryEntry.trial_id == Trial.id, DiaryEntry.voided_at.is_(None))
+              .order_by(DiaryEntry.recorded_at.desc(), DiaryEntry.id.desc()).limit(1)
+              .correlate(Trial).scalar_subquery())
     rows = db.session.execute(
-        select(DiaryEntry.trial_id, DiaryEntry.recorded_at, DiaryEntry.content)
-        .where(DiaryEntry.voided_at.is_(None), tuple_(DiaryEntry.trial_id, DiaryEntry.recorded_at).in_(newest))
-        .order_by(DiaryEntry.id)
+        select(DiaryEntry.trial_id, DiaryEntry.recorded_at, DiaryEntry.content[("pain", "score")].as_integer())
+        .where(DiaryEntry.id.in_(select(latest).where(Trial.id.in_(trial_ids))))
     ).all()
-    return {trial_id: (at, content["pain"]["score"]) for trial_id, at, content in rows}  # same instant: newest row
+    return {trial_id: (at, score) for trial_id, at, score in rows}
 
 
 def _entries_today(trials: list[Trial], moment) -> dict[int, int]:
