@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SessionInterface
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
 from . import errors, http_headers, logs, metrics
@@ -85,6 +86,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     console.register(app)  # the clinic console's pages under /console/ (its own cookie session and guard)
     init_celery(app)
     metrics.register(app)
+    if proxies := app.config["TRUSTED_PROXIES"]:  # outermost: every layer sees the caller's own address
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     from . import cli
 

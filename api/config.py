@@ -65,6 +65,10 @@ def load() -> dict:
         "LOGIN_LIMIT_PER_ACCOUNT_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT_ADDRESS", "10 per 15 minutes"),
         "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "50 per 15 minutes"),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_BODY_BYTES", str(4 * 1024 * 1024))),
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto it may believe (0: none, the header is
+        # ignored). Behind one proxy without this, every caller has the proxy's address: per-address limits and
+        # audit rows would name the proxy.
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "CLOCK_SKEW_SECONDS": int(os.environ.get("CLOCK_SKEW_SECONDS", "300")),
         "ENROLLMENT_CODE_HOURS": int(os.environ.get("ENROLLMENT_CODE_HOURS", "72")),
         "EVALUATION_DEBOUNCE_SECONDS": int(os.environ.get("EVALUATION_DEBOUNCE_SECONDS", "10")),

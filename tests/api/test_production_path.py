@@ -234,3 +234,18 @@ def test_an_unused_client_id_is_a_new_entry_on_both_backends(world):
     # A guard for the parametrization itself: the same write gives the same answers on SQLite and PostgreSQL.
     body = {**entry(), "client_id": str(uuid.uuid4())}
     assert world.as_patient.post(f"/trials/{world.trial_id}/entries", json=body).status_code == 201
+
+
+def test_the_callers_address_comes_from_a_trusted_proxy_only(world, app, monkeypatch, tmp_path):
+    # Behind a reverse proxy every caller would share its address (one sign-in limit for everyone, audit rows
+    # naming the proxy): TRUSTED_PROXIES believes that many proxies' X-Forwarded-For, and nothing else does.
+    forwarded = {"X-Forwarded-For": "203.0.113.9"}
+    assert world.as_nurse.get(f"/trials/{world.trial_id}", headers=dict(forwarded)).status_code == 200
+    behind = create_app({**app.config, "TRUSTED_PROXIES": 1})
+    token = sign_in(behind.test_client(), world.nurse).token
+    assert ApiClient(behind.test_client(), token).get(f"/trials/{world.trial_id}",
+                                                       headers=dict(forwarded)).status_code == 200
+    with app.app_context():
+        addresses = db.session.execute(select(AuditEvent.address).where(AuditEvent.action == "trial.read")
+                                       .order_by(AuditEvent.id)).scalars().all()
+    assert addresses == ["127.0.0.1", "203.0.113.9"]
