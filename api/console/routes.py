@@ -14,10 +14,11 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
+from ..domain.blocks import AGENTS, REGIONS, SIDES
 from ..errors import Conflict, DomainError, Forbidden, Invalid, Unauthorized
 from ..exports import csv as csv_export
 from ..exports import fhir, pdf, wording
-from ..exports.charts import diary_charts
+from ..exports.charts import block_chart, diary_charts
 from ..extensions import db
 from ..models.clinic import STAFF_ROLES
 from ..models.decision import DECISIONS
@@ -285,7 +286,9 @@ SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'no
 @bp.route("/trials/<int:trial_id>/charts.svg")
 @staff_page(*CARE)
 def charts(user: Actor, trial_id: int):
-    svg = diary_charts(trial_record(user=user, trial_id=trial_id, action="trial.charts"), image_format="svg")
+    record = trial_record(user=user, trial_id=trial_id, action="trial.charts")
+    draw = block_chart if record.trial.is_block else diary_charts  # the same chart functions as the PDF report
+    svg = draw(record, image_format="svg")
     if b"<script" in svg.lower() or b"javascript:" in svg.lower():  # matplotlib writes none; never serve one
         abort(500)
     response = Response(svg, mimetype="image/svg+xml")
@@ -345,6 +348,7 @@ def _trial_form(user: Actor, *, values, errors=None, status=200, message=None, p
         "console/trial_new.html", user=user, values=values, errors=errors or {}, message=message,
         patients=patients.list_patients(staff=user), patient_id=patient_id, staff=staff, chosen=chosen,
         therapies=list(wording.THERAPY_NAMES.items()), parameters=present.parameter_fields(),
+        regions=REGIONS, sides=SIDES, agents=AGENTS,
         no_physician=not any(u.role == PHYSICIAN and u.id in chosen for u in staff),
     ), status
 
@@ -368,6 +372,12 @@ def trial_create(user: Actor):
         "baseline": present.without_empty({k: present.figure(form, f"baseline.{k}")
                                            for k in ("pain", "mme", "odi", "interference")}),
         "protocol": present.protocol_overrides(form), "care_team": present.care_team(form),
+        # A diagnostic block's target and agent (the API refuses them for other therapies, and requires them there).
+        "target": present.without_empty({
+            "region": present.text(form, "target.region"), "side": present.text(form, "target.side"),
+            "levels": [level.strip() for level in (present.text(form, "target.levels") or "").split(",")
+                       if level.strip()]}),
+        "agent": present.text(form, "agent"),
     })
     payload.setdefault("baseline", {})
     try:

@@ -189,6 +189,28 @@ def test_new_trial_form_shows_defaults_and_creates_the_trial(app, world):
     assert "no physician is on the care team" in page
 
 
+def test_a_diagnostic_block_is_registered_from_the_console(app, world):
+    nurse = console_user(app, world.nurse)
+    block = f"/console/trials/new?patient_id={world.patient_id}"
+    start = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    fields = {"patient_id": str(world.patient_id), "therapy": "medial_branch_block", "start_at": start,
+              "timezone": "UTC", "baseline.pain": "7", "care_team": [str(world.nurse_id)]}
+    missing = nurse.post("/console/trials/new", fields, page=block)
+    assert missing.status_code == 422 and "Required for a medial_branch_block" in missing.get_data(as_text=True)
+    created = nurse.post("/console/trials/new", {**fields, "target.region": "lumbar", "target.side": "left",
+                                                 "target.levels": "L4-L5, L5-S1", "agent": "lidocaine"}, page=block)
+    assert created.status_code == 302, created.get_data(as_text=True)
+    with app.app_context():
+        trial = db.session.execute(select(Trial).order_by(Trial.id.desc())).scalars().first()
+        assert (trial.therapy, trial.agent) == ("medial_branch_block", "lidocaine")
+        assert trial.target == {"region": "lumbar", "side": "left", "levels": ["L4-L5", "L5-S1"]}
+        assert trial.end_at - trial.start_at == timedelta(hours=8)  # the block's default diary
+    page = nurse.get(created.headers["Location"]).get_data(as_text=True)
+    assert "Diagnostic medial branch block" in page and "Relief after the block" in page
+    chart = nurse.get(f"/console/trials/{trial.id}/charts.svg")
+    assert chart.status_code == 200 and chart.mimetype == "image/svg+xml"
+
+
 def test_edit_trial_moves_the_end_changes_the_team_and_cancels(app, world):
     nurse = console_user(app, world.nurse)
     edit = f"/console/trials/{world.trial_id}/edit"
