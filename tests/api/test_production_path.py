@@ -4,7 +4,6 @@ SQLite and on PostgreSQL (the app fixture); each pins one finding."""
 from __future__ import annotations
 
 import socket
-import uuid
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -228,12 +227,6 @@ def test_the_openapi_document_describes_errors_and_batches_as_they_are(client):
     assert batch["items"] == {"$ref": "#/components/schemas/EntryIn"}
     wrong_method = client.put("/api/v1/auth/login", json={})
     assert wrong_method.status_code == 405 and "POST" in wrong_method.headers["Allow"]
-
-
-def test_an_unused_client_id_is_a_new_entry_on_both_backends(world):
-    # A guard for the parametrization itself: the same write gives the same answers on SQLite and PostgreSQL.
-    body = {**entry(), "client_id": str(uuid.uuid4())}
-    assert world.as_patient.post(f"/trials/{world.trial_id}/entries", json=body).status_code == 201
 
 
 def test_the_callers_address_comes_from_a_trusted_proxy_only(world, app, monkeypatch, tmp_path):

@@ -70,20 +70,23 @@ def app_settings(pg: str, broker: str, instance: Path) -> dict[str, str]:
             "INSTANCE_DIR": str(instance), **FAST}
 
 
-@pytest.fixture(scope="session")
-def pg_app(pg_url, redis_url, tmp_path_factory):
-    settings = app_settings(pg_url, redis_url, tmp_path_factory.mktemp("pg-instance"))
-    saved = {k: os.environ.get(k) for k in settings}
+def app_from_environment(settings: dict[str, str]):
+    """An app configured as a process started with `settings` in its environment would be (then restored)."""
+    saved = {key: os.environ.get(key) for key in settings}
     os.environ.update(settings)
     try:
-        application = create_app({"TESTING": True})
+        return create_app({"TESTING": True})
     finally:
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-    return application
+
+
+@pytest.fixture(scope="session")
+def pg_app(pg_url, redis_url, tmp_path_factory):
+    return app_from_environment(app_settings(pg_url, redis_url, tmp_path_factory.mktemp("pg-instance")))
 
 
 @pytest.fixture

@@ -32,7 +32,17 @@ from api.extensions import db
 
 from ..conftest import throwaway_postgres_database
 from ..factories import PASSWORD, ClinicFactory, PatientFactory, TrialFactory, UserFactory
-from .conftest import ROOT, SECRET, PrivatePostgres, PrivateRedis, Worker, app_settings, free_port, wait_for
+from .conftest import (
+    ROOT,
+    SECRET,
+    PrivatePostgres,
+    PrivateRedis,
+    Worker,
+    app_from_environment,
+    app_settings,
+    free_port,
+    wait_for,
+)
 from .receivers import SmtpServer
 
 pytestmark = pytest.mark.integration
@@ -105,17 +115,7 @@ def _seed(pg_url: str, broker: str, folder: Path) -> dict:
 
     Written through the models on a short-lived in-process app; the API processes read it from the database.
     """
-    settings = app_settings(pg_url, broker, folder)
-    saved = {key: os.environ.get(key) for key in settings}
-    os.environ.update(settings)
-    try:
-        app = create_app({"TESTING": True})
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    app = app_from_environment(app_settings(pg_url, broker, folder))
     with app.app_context():
         clinic = ClinicFactory()
         phones = []
