@@ -13,6 +13,9 @@ timezone = "UTC"
 enable_utc = True
 worker_hijack_root_logger = False
 broker_connection_retry_on_startup = True
+# A worker waits for its broker for as long as it is gone, trying every second (api/extensions/celery.py:
+# PromptConsumer): a worker that gave up would stop ./serve, and the care team is told by the pipeline's banner.
+broker_connection_max_retries = None
 
 
 def broker_transport_options(broker_url: str) -> dict:
@@ -22,12 +25,14 @@ def broker_transport_options(broker_url: str) -> dict:
     transport hands its options to create_engine, so it gets none."""
     if not broker_url.startswith(("redis://", "rediss://")):
         return {}
-    return {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "600"))}
+    # "priority": a worker takes from its queues in the order listed (the urgent one first), not in turn.
+    return {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "600")),
+            "queue_order_strategy": "priority"}
 
 # A publish while the broker is down must fail fast: the outbox row stays and is sent later.
 task_publish_retry_policy = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
 broker_connection_timeout = 3
-task_default_queue = "trial-diary"
+# The queue names (one per database, and its urgent queue) are set by api/extensions/celery.py.
 
 beat_scheduler = "tasks.beat:LockedScheduler"
 
@@ -48,4 +53,6 @@ def beat_schedule(sweep_seconds: float) -> dict:
         # Block diaries expect an entry every 15 minutes at first: swept as often as other due times.
         "block-reminders": every("notifications.block_reminders", sweep_seconds),
         "daily-digests": every("notifications.daily_digests", 3600),
+        # The evening reminder's text follow-up (two hours later), and follow-ups held over quiet hours.
+        "scheduled-texts": every("notifications.scheduled_texts", sweep_seconds * 6),
     }

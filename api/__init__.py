@@ -11,7 +11,7 @@ from flask.sessions import SessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
-from . import errors, http_headers, logs, metrics
+from . import errors, http_headers, i18n, logs, metrics
 from .extensions import Api, db, jwt, limiter
 from .extensions.database import ping_idle_connections, tune_sqlite
 from .resources.fields import IdConverter
@@ -58,7 +58,8 @@ class NoCookieSession(SessionInterface):
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = TrialDiary(__name__)
     app.json = JSONProvider(app)
-    app.url_map.converters["int"] = IdConverter  # before any route: ids beyond PostgreSQL's integer are 404
+    app.url_map.converters["int"] = IdConverter  # before any route: one spelling per id, and none beyond integer
+    app.url_map.merge_slashes = False  # "/trials/%2F1" is "/trials//1": no route, not a redirect to trial 1
     app.session_interface = NoCookieSession()
     app.config.update(settings.load())
     app.config.update(config or {})
@@ -73,6 +74,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api = Api(app)
     errors.register(app)
     http_headers.register(app)
+    i18n.init(app)
 
     from . import auth_tokens, resources
     from .extensions.celery import init_celery
@@ -84,6 +86,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from . import console
 
     console.register(app)  # the clinic console's pages under /console/ (its own cookie session and guard)
+    from . import diary
+
+    diary.register(app)  # the patient's diary page under /diary/ (its own cookie session, guard and pages)
     init_celery(app)
     metrics.register(app)
     if proxies := app.config["TRUSTED_PROXIES"]:  # outermost: every layer sees the caller's own address

@@ -57,10 +57,18 @@ class Invalid(DomainError):
 def body(status: int, code: str, message: str, errors=None, details=None) -> dict[str, Any]:
     payload: dict[str, Any] = {"code": code, "status": status, "message": message}
     if errors:
-        payload["errors"] = errors
+        payload["errors"] = named_errors(errors)
     if details is not None:
         payload["details"] = details
     return payload
+
+
+def named_errors(errors: Any) -> Any:
+    """Field errors with every key a string: marshmallow names a list's items by index, and an index beside a
+    name ("_schema") would make the JSON encoder's key sort fail."""
+    if isinstance(errors, dict):
+        return {str(key): named_errors(value) for key, value in errors.items()}
+    return errors
 
 
 def _field_errors(exc: HTTPException) -> dict[str, Any] | None:

@@ -3,7 +3,7 @@
 from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
-from api.services import alerts, notifications
+from api.services import alerts, notifications, texting
 from api.services import block_reminders as reminders
 
 
@@ -41,3 +41,9 @@ def daily_digests() -> int:
 def block_reminders() -> int:
     """Push the block diary's reminders that are due. Idempotent: a reminder row is done once."""
     return reminders.send_block_reminders()
+
+
+@shared_task(name="notifications.scheduled_texts")
+def scheduled_texts() -> int:
+    """Queue the texts whose time came (the evening reminder's follow-up). Idempotent: a row is done once."""
+    return texting.send_scheduled_texts()

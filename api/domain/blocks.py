@@ -168,6 +168,8 @@ def expected_so_far(start_at: datetime, end_at: datetime, moment: datetime) -> i
 
 # --- what the blocks say together (docs/blocks.md "The pathway") -------------------------------------------------
 
+NEXT_STEPS = ("rfa_candidate", "confirmatory_block_due", "therapeutic_injection_candidate", "not_indicated",
+              "pending")
 FREQUENCY_LIMITS = {"medial_branch_block": 4, "sacroiliac_block": 2}  # nerve root blocks: no limit here
 FREQUENCY_WINDOW = timedelta(days=365)
 

@@ -33,6 +33,7 @@ class Entry:
     medications: tuple[Medication, ...] = ()
     relief_percent: float | None = None  # the patient's own estimate (pain.relief_percent), for blocks
     stored: int = 0  # storage order (the row id): "the earlier stored first" among equal recorded_at
+    received_at: datetime | None = None  # when the server first stored it (domain/timeliness.py)
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,8 @@ class Result:
 
 
 MET, NOT_MET, NOT_ASSESSED = "met", "not_met", "not_assessed"
+CRITERION_STATUSES = (MET, NOT_MET, NOT_ASSESSED)
+OUTCOMES = ("success", "failure", "insufficient_data")
 
 
 def status(assessed: bool, met: bool) -> str:

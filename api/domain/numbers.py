@@ -21,3 +21,15 @@ def rounded(value: float | None, places: int) -> float | None:
         return None
     quantum = Decimal(1).scaleb(-places)
     return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The `q`-th percentile (0 to 100) by linear interpolation between the closest ranks (numpy's default; the
+    median is the 50th); None of no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)

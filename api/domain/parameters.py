@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+KINDS = {bool: "boolean", int: "integer", float: "number", str: "string"}  # in JSON terms
+
 
 @dataclass(frozen=True)
 class Parameter:
@@ -32,8 +34,7 @@ class Parameter:
 
     def describe(self) -> dict[str, Any]:
         """Type and range in JSON terms, for the published protocol document."""
-        kind = {bool: "boolean", int: "integer", float: "number", str: "string"}[self.kind]
-        described: dict[str, Any] = {"type": kind}
+        described: dict[str, Any] = {"type": KINDS[self.kind]}
         if self.low is not None:
             described["minimum"] = self.low
         if self.high is not None:

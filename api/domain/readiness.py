@@ -50,6 +50,10 @@ GENERIC: dict[str, Any] = {
     "require_substance_use_screening": False, "require_imaging": False, "min_life_expectancy_months": 0,
 }
 SOURCES = {"scs": SCS_SOURCES, "intrathecal": PUMP_SOURCES}
+# The largest value of each numeric requirement, and of the list of procedure codes.
+MAXIMA = {"min_conservative_treatment_months": 120, "min_life_expectancy_months": 1200}
+MAX_PROCEDURE_CODES = 50
+ITEM_STATUSES = ("documented", "missing", "not_met")  # an Item's status
 
 LABELS = {
     "indication": "Indication (ICD-10-CM diagnosis code)",
@@ -60,6 +64,7 @@ LABELS = {
     "imaging": "Imaging",
     "life_expectancy": "Life expectancy",
 }
+ITEMS = tuple(LABELS)
 
 
 @dataclass(frozen=True)
@@ -88,14 +93,14 @@ def requirement_problems(overrides: Any) -> dict[str, str]:
             if not isinstance(value, bool):
                 problems[key] = "Must be true or false."
         elif key == "procedure_codes":
-            if not isinstance(value, list) or len(value) > 50:
-                problems[key] = "Must be a list of at most 50 CPT/HCPCS codes."
+            if not isinstance(value, list) or len(value) > MAX_PROCEDURE_CODES:
+                problems[key] = f"Must be a list of at most {MAX_PROCEDURE_CODES} CPT/HCPCS codes."
             elif bad := [c for c in value if not isinstance(c, str) or cpt_or_hcpcs(c) is None]:
                 problems[key] = f"Not CPT/HCPCS codes (5 digits, or a letter and 4 digits): {', '.join(map(str, bad))}."
         elif isinstance(value, bool) or not isinstance(value, int | float) or value != value:
             problems[key] = "Must be a number."
-        elif not 0 <= value <= (120 if key == "min_conservative_treatment_months" else 1200):
-            problems[key] = f"Must be between 0 and {120 if key == 'min_conservative_treatment_months' else 1200}."
+        elif not 0 <= value <= MAXIMA[key]:
+            problems[key] = f"Must be between 0 and {MAXIMA[key]}."
     return problems
 
 

@@ -2,6 +2,9 @@
 
 from datetime import datetime
 
+CLOSURES = ("decided", "cancelled")
+STATUSES = ("scheduled", "active", "ended", *CLOSURES)
+
 
 def trial_status(*, start_at: datetime, end_at: datetime, closure: str | None, moment: datetime) -> str:
     if closure is not None:

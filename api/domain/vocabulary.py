@@ -12,3 +12,5 @@ ROUTES = (
     "oral", "transdermal", "sublingual", "buccal", "intranasal", "intravenous", "intramuscular",
     "subcutaneous", "rectal", "topical", "inhaled", "intrathecal", "epidural",
 )
+# What a patient may read the diary page, its reminders and emails in (ISO 639-1); the first is the default.
+LANGUAGES = ("en", "es")

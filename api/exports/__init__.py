@@ -31,5 +31,7 @@ class TrialRecord:
     clinic_npi: str | None = None
     documentation: dict[str, Any] = field(default_factory=dict)  # the pre-trial documentation as stored
     readiness: dict[str, Any] | None = None  # domain.readiness.readiness() of it
+    documentation_updated_at: datetime | None = None
+    fhir_base: str = ""  # the canonical base of the project's FHIR code systems (exports/fhir/terms.py)
     # The PDF the physician signed, read only when asked (the FHIR Bundle carries it): None before a decision.
     signed_pdf: Callable[[], bytes | None] = field(default=lambda: None)

@@ -1,12 +1,10 @@
-"""A block trial's own pieces of the report and of the FHIR Bundle (docs/blocks.md "Reports and exports"):
-the block and its target, the two criteria in words, relief over time with the run drawn, the target's
-pathway; the block as a FHIR Procedure and each timepoint as an Observation. pdf.py and fhir.py call these
-for block trials; everything else in those documents is shared with the other therapies."""
+"""A block trial's own pieces of the report (docs/blocks.md "Reports and exports"): the block and its target, the
+two criteria in words, relief over time with the run drawn, the target's pathway. pdf.py calls these for block
+trials; the FHIR Bundle's block Procedure and timepoints are in fhir/ (bundle.py, diary.py)."""
 
 from __future__ import annotations
 
 import io
-import uuid
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,12 +18,6 @@ from . import TrialRecord
 from .charts import block_chart
 from .wording import criterion_sentence, criterion_title, next_step_words, number, outcome_words
 
-LOINC = "http://loinc.org"
-UCUM = "http://unitsofmeasure.org"
-THERAPY_CODES = "urn:trial-diary:therapy"
-TARGETS = "urn:trial-diary:spinal-target"
-AGENTS = "urn:trial-diary:local-anaesthetic"
-NAMESPACE = uuid.UUID("5d0c7a51-3b8e-4f6a-9c2d-71e4b8a0f3c6")  # stable ids: one URN per block resource
 GRID = TableStyle([
     ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
     ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.92, 0.92, 0.92)),
@@ -108,59 +100,3 @@ def _when(moment: datetime, zone: ZoneInfo, *, time_only: bool = False) -> str:
 
 def _x(text: str) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-# --- FHIR ----------------------------------------------------------------------------------------------------
-
-def fhir_resources(record: TrialRecord, patient_ref: str) -> list[tuple[str, dict[str, Any]]]:
-    """The block as a Procedure (body site: the target; used: the agent) and each timepoint (a valid entry in the
-    diary window) as an Observation of pain (LOINC 72514-3) at its time, with its relief, part of the Procedure."""
-    trial = record.trial
-    row = REGISTRY[trial.therapy]
-    procedure_ref = _urn("procedure", trial.id)
-    target = trial.target or {}
-    procedure = {
-        "resourceType": "Procedure", "status": "completed",
-        "code": {"coding": [{"system": THERAPY_CODES, "code": trial.therapy, "display": row.title}],
-                 "text": row.title},
-        "subject": {"reference": patient_ref}, "performedDateTime": trial.start_at.isoformat(),
-        "bodySite": [{"coding": [{"system": TARGETS, "code": f"{target.get('region')}:{target.get('side')}:"
-                                  f"{','.join(target.get('levels') or [])}"}],
-                      "text": target_words(target)}],
-        "usedCode": [{"coding": [{"system": AGENTS, "code": trial.agent}], "text": trial.agent}],
-    }
-    resources = [(procedure_ref, procedure)]
-    protocol = record.evaluation["protocol"]
-    baseline = trial.baseline["pain"]
-    for entry in record.entries:
-        if entry.voided_at is not None or not trial.start_at <= entry.recorded_at <= trial.end_at:
-            continue
-        pain = entry.content["pain"]
-        relief = (pain.get("relief_percent") if protocol["relief_measure"] == "reported"
-                  else (baseline - pain["score"]) / baseline * 100)
-        minutes = (entry.recorded_at - trial.start_at).total_seconds() / 60
-        components = [{"code": {"coding": [{"system": "urn:trial-diary:measure", "code": "minutes-after-block"}],
-                                "text": "minutes after the block"},
-                       "valueQuantity": {"value": round(minutes, 1), "unit": "min", "system": UCUM, "code": "min"}}]
-        if relief is not None:
-            components.append({
-                "code": {"coding": [{"system": "urn:trial-diary:measure", "code": "relief-percent"}],
-                         "text": "relief from the pre-block pain"},
-                "valueQuantity": {"value": round(relief, 1), "unit": "%", "system": UCUM, "code": "%"}})
-        resources.append((_urn("timepoint", entry.id), {
-            "resourceType": "Observation", "status": "final",
-            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                                      "code": "survey"}]}],
-            "code": {"coding": [{"system": LOINC, "code": "72514-3",
-                                 "display": "Pain severity - 0-10 verbal numeric rating [Score] - Reported"}],
-                     "text": "Pain severity after the block"},
-            "subject": {"reference": patient_ref}, "partOf": [{"reference": procedure_ref}],
-            "effectiveDateTime": entry.recorded_at_local.isoformat(),
-            "valueQuantity": {"value": pain["score"], "unit": "{score}", "system": UCUM, "code": "{score}"},
-            "component": components,
-        }))
-    return resources
-
-
-def _urn(*parts) -> str:
-    return f"urn:uuid:{uuid.uuid5(NAMESPACE, ':'.join(map(str, parts)))}"

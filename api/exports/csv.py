@@ -7,30 +7,35 @@ import io
 import re
 import unicodedata
 
+from ..domain.therapies import REGISTRY
+from ..domain.timeliness import is_late
 from . import TrialRecord
 
-COLUMNS = ["entry_id", "client_id", "recorded_at", "pain_score", "pain_worst_24h", "pain_least_24h",
+COLUMNS = ["entry_id", "client_id", "recorded_at", "received_at", "pain_score", "pain_worst_24h", "pain_least_24h",
            "pain_relief_percent", "interference", "steps", "sleep_hours", "odi", "medications", "symptoms",
            "temperature_c", "sedation_score", "stimulation_program", "stimulation_coverage_percent",
-           "stimulation_satisfaction", "pgic", "note", "version", "voided", "void_reason"]
+           "stimulation_satisfaction", "pgic", "note", "version", "voided", "void_reason", "late"]
 
 
 def entries_csv(record: TrialRecord) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
+    late_after = REGISTRY[record.trial.therapy].late_after  # received later than this: late (domain/timeliness.py)
     for entry in record.entries:
         c = entry.content
         pain, function, stimulation = c["pain"], c.get("function") or {}, c.get("stimulation") or {}
         medications = "; ".join(" ".join(_plain(p) for p in (m["name"], m["dose"], m["unit"], m.get("route")) if p)
                                 for m in c.get("medications") or ())
         writer.writerow([_cell(v) for v in (
-            entry.id, entry.client_id, entry.recorded_at_local.isoformat(), pain["score"], pain.get("worst_24h"),
+            entry.id, entry.client_id, entry.recorded_at_local.isoformat(), entry.received_at.isoformat(),
+            pain["score"], pain.get("worst_24h"),
             pain.get("least_24h"), pain.get("relief_percent"), function.get("interference"), function.get("steps"),
             function.get("sleep_hours"), function.get("odi"), medications, "; ".join(c.get("symptoms") or ()),
             c.get("temperature_c"), c.get("sedation_score"), stimulation.get("program"),
             stimulation.get("coverage_percent"), stimulation.get("satisfaction"), c.get("pgic"), c.get("note"),
-            entry.version, "yes" if entry.voided_at else "no", entry.void_reason)])
+            entry.version, "yes" if entry.voided_at else "no", entry.void_reason,
+            "yes" if is_late(entry.recorded_at, entry.received_at, late_after) else "no")])
     return buffer.getvalue()
 
 

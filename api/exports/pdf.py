@@ -24,8 +24,19 @@ from ..domain.safety import LABELS
 from ..domain.therapies import therapy
 from . import TrialRecord
 from . import blocks as block_report
-from .charts import diary_charts
-from .wording import criterion_finding, criterion_title, decision_words, number, protocol_sentences
+from .charts import trial_charts
+from .wording import (
+    NEVER_RECORDED,
+    criterion_finding,
+    criterion_title,
+    decision_words,
+    diary_coverage,
+    diary_timeliness,
+    missing_data,
+    number,
+    protocol_sentences,
+    recorded_measures,
+)
 
 STATUS = {"met": "Met", "not_met": "Not met", "not_assessed": "Not assessed"}
 READINESS = {"documented": "Documented", "missing": "MISSING", "not_met": "NOT MET"}
@@ -63,6 +74,7 @@ def render(record: TrialRecord) -> bytes:
     story = [
         Paragraph(_x(f"{row.title} report"), TITLE),
         _banner(record, zone),
+        *_goals(record),
         Spacer(1, 5),
         *_missing_box(record),
         _patient_table(record, zone),
@@ -75,10 +87,12 @@ def render(record: TrialRecord) -> bytes:
             Paragraph("Criteria", HEADING),
             _table(_criteria_rows(evaluation["criteria"]), [1.45, 4.55, 1.1]),
             Spacer(1, 3),
-            Paragraph(_x(_compliance_text(evaluation["metrics"], evaluation["protocol"])), SMALL),
+            Paragraph(_x(_compliance_text(record)), SMALL),
             KeepTogether([Paragraph("Diary by " + ("day" if evaluation["protocol"].get("bucket") == "day" else "hour"),
                                     HEADING), _charts(record)]),
         ]),
+        *_measures(record),
+        *_timeliness(record, zone),
         Paragraph("Safety alerts during the trial", HEADING),
         _alerts(record, zone),
         KeepTogether([Paragraph("Decision", HEADING), *_decision(record, zone)]),
@@ -162,11 +176,22 @@ def _banner(record: TrialRecord, zone: ZoneInfo) -> Table:
     else:
         text, colour = f"INTERIM RESULT (trial not over): {outcome}{computed}", colors.Color(1, 0.93, 0.8)
     rows = [[Paragraph(_x(text), BANNER)]]
+    if missing := missing_data(evaluation):
+        rows.append([Paragraph(_x(missing), CELL)])
     if explanation:
         rows.append([Paragraph(_x(explanation), CELL)])
     return Table(rows, colWidths=[BODY_WIDTH], style=TableStyle([
         ("BACKGROUND", (0, 0), (-1, -1), colour), ("BOX", (0, 0), (-1, -1), 0.8, colors.black),
         ("TOPPADDING", (0, 0), (-1, -1), 4), ("BOTTOMPADDING", (0, 0), (-1, -1), 4)]))
+
+
+def _goals(record: TrialRecord) -> list:
+    """The patient's own goals (the diary page), beside the result: what the relief was meant to give back."""
+    goals = record.patient.goals or []
+    if not goals:
+        return []
+    listed = "; ".join(f"{i}) {goal}" for i, goal in enumerate(goals, 1))
+    return [Spacer(1, 3), Paragraph(_x(f"Patient's own goals for the trial: {listed}."), SMALL)]
 
 
 def _missing_box(record: TrialRecord) -> list:
@@ -184,9 +209,10 @@ def _missing_box(record: TrialRecord) -> list:
 
 def _patient_table(record: TrialRecord, zone: ZoneInfo) -> Table:
     trial, patient = record.trial, record.patient
+    row = therapy(trial.therapy)
     rows = [
         ["Patient", patient.display_name, "Date of birth", patient.date_of_birth.isoformat()],
-        ["MRN", patient.mrn, "Therapy, device", f"{trial.therapy.upper()}, {trial.device or 'device not recorded'}"],
+        ["MRN", patient.mrn, "Therapy, device", f"{row.short}, {trial.device or 'device not recorded'}"],
         ["Trial start", _when(trial.start_at, zone), "Trial end", _when(trial.end_at, zone)],
         ["Care team", ", ".join(_name(u) for u in record.care_team) or "-", "Trial", f"#{trial.id}"],
     ]
@@ -257,20 +283,50 @@ def _criteria_rows(criteria) -> list[list[str]]:
     return rows
 
 
-def _compliance_text(metrics, protocol) -> str:
+def _compliance_text(record: TrialRecord) -> str:
+    evaluation = record.evaluation
+    protocol = evaluation["protocol"]
     unit = "days" if protocol.get("bucket") == "day" else "hours"
     first = protocol["exclude_first_buckets"]
     single = unit[:-1]
     left_out = (f"the first {single} ({'the implant day' if single == 'day' else 'right after the bolus'}) was left "
                 f"out" if first == 1 else f"the first {first} {unit} were left out" if first else
                 f"no {single} was left out")
-    return (f"Compliance {metrics['compliance']}: entries on {metrics['data_buckets']} of "
-            f"{metrics['counted_buckets']} counted {unit}; at least {number(protocol['min_compliance'] * 100)} % "
-            f"and {protocol['min_data_buckets']} {unit} with entries are asked, and {left_out}.")
+    return f"Diary: {diary_coverage(evaluation)} In the count, {left_out}.{_nothing_else(record)}"
+
+
+def _nothing_else(record: TrialRecord) -> str:
+    rows = recorded_measures(record)
+    if len(rows) == 1 and rows[0][0] == NEVER_RECORDED:
+        return " Beyond the pain score, the patient recorded none of the other measures the diary asks."
+    return ""
 
 
 def _charts(record: TrialRecord) -> Image:
-    return Image(io.BytesIO(diary_charts(record, image_format="png")), width=BODY_WIDTH, height=BODY_WIDTH * 2.1 / 7.2)
+    return Image(io.BytesIO(trial_charts(record, image_format="png")), width=BODY_WIDTH, height=BODY_WIDTH * 2.1 / 7.2)
+
+
+def _measures(record: TrialRecord) -> list:
+    """What the patient recorded beyond the evaluation, summarised (the trial page shows the same rows)."""
+    rows = recorded_measures(record)
+    if not rows:
+        return []
+    if len(rows) == 1 and rows[0][0] == NEVER_RECORDED:
+        return []  # said in a sentence of the diary's paragraph (_compliance_text), not as an empty table
+    return [Paragraph("What the patient recorded", HEADING),
+            _table([["Measure", "Over the trial"], *[list(row) for row in rows]], [2.9, 4.2])]
+
+
+def _timeliness(record: TrialRecord, zone: ZoneInfo) -> list:
+    """The share of the diary sent in time, and the late entries with when they were received."""
+    late, sentence = diary_timeliness(record.trial.therapy, record.entries)
+    made = [Paragraph("Diary timeliness", HEADING), Paragraph(_x(sentence), SMALL)]
+    if late:
+        rows = [["Entry recorded", "Received (late)", "Pain"]] + [
+            [_when(e.recorded_at, zone), _when(e.received_at, zone), f"{e.content['pain']['score']} / 10"]
+            for e in record.entries if e.id in late]
+        made += [Spacer(1, 3), _table(rows, [2.4, 2.4, 2.3])]
+    return made
 
 
 def _alerts(record: TrialRecord, zone: ZoneInfo) -> Table | Paragraph:
@@ -284,7 +340,8 @@ def _alerts(record: TrialRecord, zone: ZoneInfo) -> Table | Paragraph:
         if alert.acknowledgement_note:
             acknowledged += f": {alert.acknowledgement_note}"
         rows.append([alert.local_day.isoformat(), LABELS.get(alert.rule, alert.rule.replace("_", " ")),
-                     alert.severity, str(alert.count or 1), acknowledged])
+                     f"{alert.severity}{' (expected)' if alert.status == 'expected' else ''}", str(alert.count or 1),
+                     acknowledged])
     return _table(rows, [0.85, 1.75, 0.7, 0.5, 3.3])
 
 
@@ -294,14 +351,14 @@ def _decision(record: TrialRecord, zone: ZoneInfo) -> list:
         return [Paragraph("No decision recorded yet.", SMALL)]
     physician = _name(record.users.get(decision.physician_id))
     rationale = "<br/>".join(_x(line) for line in decision.rationale.splitlines())
-    made = [Paragraph(f"<b>{_x(decision_words(decision.decision))}</b>, recorded "
+    made = [Paragraph(f"<b>{_x(decision_words(decision.decision, record.trial.therapy))}</b>, recorded "
                       f"{_when(decision.decided_at, zone)} by {_x(physician)}.<br/>Rationale: {rationale}", SMALL)]
     if decision.attestation is None:
         made.append(Paragraph("Recorded before electronic signatures: no attestation is attached.", NOTE))
         return made
     if decision.report_sha256:
-        fingerprint = (f"SHA-256 of the signed report (GET /api/v1/trials/{record.trial.id}/decision/"
-                       f"signed-report.pdf):<br/><font name='Courier'>{decision.report_sha256}</font>")
+        fingerprint = (f"SHA-256 of the signed original report (kept with the decision, downloadable from the "
+                       f"trial's page):<br/><font name='Courier'>{decision.report_sha256}</font>")
     else:
         fingerprint = ("This document is the signed original: the SHA-256 of its bytes is recorded with the "
                        "signature and printed on every later copy of the report.")

@@ -6,7 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..domain import measures
+from ..domain.numbers import reaches
 from ..domain.therapies import REGISTRY
+from ..domain.timeliness import late_entry_ids, timely_sentence
 
 TITLES = {
     "pain_relief": "Pain relief",
@@ -29,7 +32,8 @@ def number(value: Any, places: int = 1) -> str:
         return "yes" if value else "no"
     if float(value).is_integer():
         return str(int(value))
-    return f"{value:.{places}f}".rstrip("0").rstrip(".")
+    shown = f"{value:.{places}f}"
+    return shown.rstrip("0").rstrip(".") if "." in shown else shown  # 10 %, not 1 %
 
 
 def criterion_title(criterion: dict[str, Any]) -> str:
@@ -125,7 +129,8 @@ def _side_effects(c: dict[str, Any]) -> str:
              else "no sedation score recorded"]
     parts.append("respiratory depression reported" if value.get("respiratory_depression")
                  else "no respiratory depression reported")
-    return (f"{', '.join(parts).capitalize()} (acceptable: sedation at most "
+    said = ", ".join(parts)
+    return (f"{said[0].upper()}{said[1:]} (acceptable: sedation at most "
             f"{number(threshold.get('max_sedation_score'))} and no respiratory depression).")
 
 
@@ -190,11 +195,35 @@ PARAMETER_LABELS = {
     "relief_measure": "Block: relief measured from",
 }
 THERAPY_NAMES = {name: row.title for name, row in REGISTRY.items()}  # from the registry: every therapy has one
+THERAPY_IN_A_SENTENCE = {name: row.in_a_sentence for name, row in REGISTRY.items()}  # "an SCS trial"
 STATUS_WORDS = {"scheduled": "scheduled", "active": "active", "ended": "ended, awaiting decision",
                 "decided": "decided", "cancelled": "cancelled"}
 SEVERITY_WORDS = {"critical": "Critical", "high": "High", "medium": "Medium", "low": "Low"}
-DECISION_WORDS = {"implant": "Implant", "no_implant": "No implant", "repeat_trial": "Repeat the trial"}
 DELIVERY_WORDS = {"pending": "waiting to be sent", "sent": "sent", "failed": "failed"}
+
+
+# The console's form fields by the name they post (and the API's schemas report errors under), for the error
+# summary above a form: "Date of birth: Not a valid date.", never "date_of_birth".
+FIELD_LABELS = {
+    "_schema": "Form", "patient_id": "Patient", "display_name": "Name", "mrn": "Medical record number (MRN)",
+    "date_of_birth": "Date of birth", "email": "Email", "gender": "Gender", "language": "Language",
+    "mobile_number": "Mobile number", "therapy": "Therapy", "device": "Device", "start_at": "Start",
+    "end_at": "End", "timezone": "Timezone", "care_team": "Care team", "agent": "Local anaesthetic",
+    "target": "Target", "target.region": "Region", "target.side": "Side", "target.levels": "Levels",
+    "baseline": "Baseline", "baseline.pain": "Baseline pain", "baseline.mme": "Baseline daily opioid use (MME)",
+    "baseline.odi": "Baseline Oswestry Disability Index", "baseline.interference": "Baseline pain interference",
+    "npi": "NPI", "role": "Role", "password": "Password", "url": "Address", "rule": "What is expected",
+    "until": "Until", "note": "Note", "rationale": "Rationale", "decision": "Decision", "phone": "Phone",
+}
+
+
+def field_label(name: str) -> str:
+    """A form field's name (as posted: "baseline.pain", "protocol.min_compliance") in the words of its label."""
+    if name in FIELD_LABELS:
+        return FIELD_LABELS[name]
+    if name.startswith("protocol."):
+        return parameter_label(name.removeprefix("protocol."))
+    return name.replace(".", " ").replace("_", " ").strip().capitalize()
 
 
 def parameter_label(name: str) -> str:
@@ -212,12 +241,10 @@ def alert_words(rule: str) -> str:
     from ..domain.safety import LABELS  # the safety rules name their own alerts
 
     return LABELS.get(rule, rule.replace("_", " ")).capitalize()
-DECISIONS = {"implant": "Proceed to permanent implant", "no_implant": "No permanent implant",
-             "repeat_trial": "Repeat the trial"}
-
-
-def decision_words(decision: str) -> str:
-    return DECISIONS.get(decision, decision.replace("_", " ").capitalize())
+def decision_words(decision: str, therapy: str) -> str:
+    """The decision as the therapy's registry row says it: a block's decisions speak of ablation or injection, a
+    trial's of the permanent device."""
+    return REGISTRY[therapy].decision_words(decision)
 
 
 def protocol_sentences(protocol: dict[str, Any]) -> list[str]:
@@ -259,10 +286,69 @@ def protocol_sentences(protocol: dict[str, Any]) -> list[str]:
         sentences.append(
             f"Enough data: entries on at least {number(p['min_data_buckets'])} {unit}s and on at least "
             f"{number(p['min_compliance'] * 100)} % of the counted {unit}s; {left_out}.")
+    # A diagnostic block's thresholds (domain/blocks.py)
+    if uses("min_relief_percent"):
+        sentences.append(f"Relief of at least {number(p['min_relief_percent'])} % of the pre-block pain (required).")
+    if uses("min_relief_hours") and p["min_relief_hours"] is not None:
+        sentences.append(f"Relief lasting at least {number(p['min_relief_hours'], 2)} h after the block, as long as "
+                         f"the local anaesthetic acts (required).")
+    if uses("onset_window_minutes"):
+        sentences.append(f"Relief beginning within {number(p['onset_window_minutes'])} minutes of the block.")
+    if uses("min_timepoints"):
+        sentences.append(f"Enough data: at least {number(p['min_timepoints'])} timepoints recorded after the block.")
+    if uses("relief_measure"):
+        sentences.append(f"Relief measured from {RELIEF_MEASURES.get(p['relief_measure'], p['relief_measure'])}.")
     # A therapy registered later may carry parameters of its own: still words, never a key.
     for key in (k for k in p if k not in said):
-        sentences.append(f"{key.replace('_', ' ').capitalize()}: {number(p[key]) if _numeric(p[key]) else p[key]}.")
+        sentences.append(f"{parameter_label(key)}: {number(p[key]) if _numeric(p[key]) else p[key]}.")
     return sentences
+
+
+RELIEF_MEASURES = {"score": "the pain score against the pre-block pain",
+                   "reported": "the patient's own estimate of relief"}
+
+
+def _unit(protocol: dict[str, Any]) -> str:
+    return {"day": "day", "hour": "hour"}.get(protocol.get("bucket"), "timepoint")
+
+
+def diary_coverage(evaluation: dict[str, Any]) -> str:
+    """How much of the trial the diary covers, against what the protocol asks: "Entries on 3 of 16 counted hours
+    (19 %; 50 % asked)." For a block, its timepoints."""
+    metrics, protocol = evaluation["metrics"], evaluation["protocol"]
+    if "compliance" not in metrics:
+        return (f"{number(metrics.get('timepoints', 0))} timepoints recorded after the block "
+                f"(at least {number(protocol.get('min_timepoints'))} asked).")
+    unit = _unit(protocol)
+    return (f"Entries on {number(metrics['data_buckets'])} of {number(metrics['counted_buckets'])} counted {unit}s "
+            f"({number(metrics['compliance'] * 100, 0)} %; {number(protocol['min_compliance'] * 100)} % and at least "
+            f"{number(protocol['min_data_buckets'])} {unit}s with entries asked).")
+
+
+def missing_data(evaluation: dict[str, Any]) -> str | None:
+    """Why an "insufficient data" result is one, in a sentence: what was missing against what the protocol asks
+    ("entries in 19 % of hours; 50 % asked"). None for any other result. It restates the evaluation's figures and
+    thresholds; the outcome itself is the evaluation's (domain/trial_rules.py, domain/blocks.py)."""
+    if evaluation["outcome"] != "insufficient_data":
+        return None
+    metrics, protocol = evaluation["metrics"], evaluation["protocol"]
+    reasons = []
+    if "compliance" in metrics:
+        unit = _unit(protocol)
+        if not reaches(metrics["compliance"], protocol["min_compliance"]):
+            reasons.append(f"entries in {number(metrics['compliance'] * 100, 0)} % of {unit}s; "
+                           f"{number(protocol['min_compliance'] * 100)} % asked")
+        if metrics["data_buckets"] < protocol["min_data_buckets"]:
+            reasons.append(f"entries on {number(metrics['data_buckets'])} {unit}(s); at least "
+                           f"{number(protocol['min_data_buckets'])} asked")
+    elif metrics.get("timepoints", 0) < protocol.get("min_timepoints", 0):
+        reasons.append(f"{number(metrics.get('timepoints', 0))} timepoint(s) recorded; at least "
+                       f"{number(protocol['min_timepoints'])} asked")
+    unassessed = [criterion_title(c).lower() for c in evaluation["criteria"]
+                  if c["required"] and c["status"] == "not_assessed"]
+    if unassessed:
+        reasons.append(f"not assessable for want of data: {', '.join(unassessed)}")
+    return "Insufficient data: " + ("; and ".join(reasons) if reasons else "too few entries") + "."
 
 
 def _points(value: Any) -> str:
@@ -271,3 +357,60 @@ def _points(value: Any) -> str:
 
 def _numeric(value: Any) -> bool:
     return isinstance(value, int | float)
+
+
+def diary_timeliness(therapy: str, entries: list[Any]) -> tuple[set[int], str]:
+    """The late entries (ids) among a trial's non-voided ones (models.DiaryEntry), and the sentence that states the
+    share sent in time: the evidence of a real-time diary that paper cannot give."""
+    late_after = REGISTRY[therapy].late_after
+    valid = [(e.id, e.recorded_at, e.received_at) for e in entries if e.voided_at is None]
+    late = late_entry_ids(valid, late_after)
+    return late, timely_sentence(len(valid), len(late), late_after)
+
+
+NEVER_RECORDED = "Asked, never recorded"
+
+
+def recorded_measures(record: Any) -> list[tuple[str, str]]:
+    """What the patient recorded beyond the evaluation (domain/measures.py), as (measure, summary in words) for the
+    trial page and the report: "Sleep", "mean 6.5 h, median 6.5 h, range 5-8 h (6 entries)"; the measures the
+    diary asks that the patient never recorded, in one last row."""
+    contents = [e.content for e in record.entries if e.voided_at is None]
+    found = measures.summaries(record.trial.therapy, contents, record.evaluation["protocol"])
+    rows = [(summary.measure.title, _measure_words(summary)) for summary in found if summary.count]
+    if unrecorded := [summary.measure.title for summary in found if not summary.count]:
+        rows.append((NEVER_RECORDED, "; ".join(unrecorded)))
+    return rows
+
+
+def _measure_words(summary: measures.Summary) -> str:
+    unit = summary.measure.unit
+
+    def figure(value: float) -> str:
+        shown = f"{value:,.0f}" if unit == "steps" else number(value)
+        return f"{shown}{unit}" if unit.startswith("/") or not unit else f"{shown} {unit}"
+
+    entries = f"{summary.count} {'entry' if summary.count == 1 else 'entries'}"
+    if summary.count == 1:
+        return f"{figure(summary.mean)} ({entries})"
+    if summary.measure.highest:
+        return f"median {figure(summary.median)}, highest {figure(summary.high)} ({entries})"
+    return (f"mean {figure(summary.mean)}, median {figure(summary.median)}, range {figure(summary.low)} to "
+            f"{figure(summary.high)} ({entries})")
+
+
+def chart_description(record: Any) -> str:
+    """The text alternative of the trial's charts (exports/charts.py), panel by panel as the registry names them."""
+    protocol, baseline = record.evaluation["protocol"], record.trial.baseline
+    said = {
+        "pain": (f"pain on the 0-10 scale against the baseline of {number(baseline.get('pain'))} and the "
+                 f"{number(protocol.get('min_pain_relief_percent'))} % relief threshold"),
+        "mme": "opioid use in morphine milligram equivalents against the baseline",
+        "function": "function against the baseline",
+        "sedation": (f"the highest sedation score (Pasero 1-4) against the highest acceptable, "
+                     f"{number(protocol.get('max_sedation_score'))}"),
+    }
+    panels = REGISTRY[record.trial.therapy].charts
+    unit = _unit(protocol)
+    return (f"{len(panels)} charts by {unit}: {'; '.join(said.get(p, p) for p in panels)}. The same figures are in "
+            f"the diary table below.")

@@ -1,15 +1,22 @@
 """flask-smorest with the project's defaults: bearer security scheme, errors shaped by api.errors, a stricter
-argument parser (unknown query parameters refused, text PostgreSQL can store, no unbounded JSON nesting), and
-bounded ids in every `<int:...>` route."""
+argument parser (unknown query parameters refused, text PostgreSQL can store, no unbounded JSON nesting), bounded
+ids in every `<int:...>` route, and the OpenAPI document's conventions of api.extensions.openapi (operationIds,
+documented errors, nullable types) applied to every operation."""
 
 from __future__ import annotations
+
+import http
+import json
 
 import flask_smorest
 import marshmallow as ma
 from flask import current_app, request, send_from_directory
 from flask_smorest import abort
+from flask_smorest.utils import prepare_response
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
+
+from . import openapi
 
 __all__ = ["Api", "Blueprint", "ErrorSchema"]
 
@@ -20,14 +27,28 @@ def _swagger_ui_asset(filename: str):
     return send_from_directory(swagger_ui_path, filename, max_age=86400)
 
 
-class ErrorSchema(ma.Schema):
+class ConflictDetailsSchema(openapi.Out):
+    """Facts about a conflict, so that the caller can act on it without another request."""
+
+    entry_id = openapi.optional(ma.fields.Integer(metadata={
+        "description": "The entry stored under this client_id."}))
+    acknowledged_by = openapi.optional(ma.fields.Integer(allow_none=True, metadata={
+        "description": "Who acknowledged the alert already (a user id)."}))
+    acknowledged_at = openapi.optional(ma.fields.DateTime(metadata={"description": "When the alert was acknowledged."}))
+
+
+class ErrorSchema(openapi.Out):
     """The one error shape of api.errors, as the OpenAPI document describes every error response."""
 
-    code = ma.fields.String(required=True, metadata={"description": "e.g. validation_error, not_found, conflict"})
-    status = ma.fields.Integer(required=True, metadata={"description": "The HTTP status."})
-    message = ma.fields.String(required=True)
-    errors = ma.fields.Dict(metadata={"description": "Per field (or per location, then field): what is wrong."})
-    details = ma.fields.Dict(metadata={"description": "Facts about a conflict, e.g. {\"entry_id\": 12}."})
+    code = ma.fields.String(metadata={
+        "description": "What went wrong, for programs: e.g. validation_error, not_found, conflict, trial_closed, "
+                       "unauthorized, service_unavailable."})
+    status = ma.fields.Integer(metadata={"description": "The HTTP status."})
+    message = ma.fields.String(metadata={"description": "What went wrong, in words."})
+    errors = openapi.optional(openapi.FieldErrors(metadata={
+        "description": "Per field (or per location, then field): what is wrong."}))
+    details = openapi.optional(ma.fields.Nested(ConflictDetailsSchema, metadata={
+        "description": "Facts about a conflict."}))
 
 
 class Parser(FlaskParser):
@@ -43,6 +64,10 @@ class Parser(FlaskParser):
             return core.parse_json(req.get_data(cache=True))
         except RecursionError:
             abort(400, messages={"json": ["The JSON body is nested too deeply."]})
+        except json.JSONDecodeError:
+            raise  # webargs answers it (400)
+        except ValueError:  # Python refuses to read an integer of more than 4,300 digits (CVE-2020-10735)
+            abort(400, messages={"json": ["A number in the JSON body is too long."]})
 
     def pre_load(self, location_data, *, schema, req, location):
         """Refuse text PostgreSQL cannot store (NUL, lone surrogates), naming the field; a `Raw` field is left to
@@ -67,6 +92,33 @@ def _is_raw(field: ma.fields.Field) -> bool:
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = Parser()
 
+    # flask-smorest builds each operation's document with the callbacks of _prepare_doc_cbks, from the per-method
+    # doc it keeps in _docs[endpoint] (filled by add_url_rule, its endpoint last in _endpoints): the conventions
+    # are one more callback, fed with the facts that only the route and the view's code know.
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(self._prepare_conventions_doc)
+
+    def add_url_rule(self, rule, endpoint=None, view_func=None, provide_automatic_options=None, **kwargs):
+        """As flask-smorest's, keeping what each method's code says about its operation (api.extensions.openapi)."""
+        super().add_url_rule(rule, endpoint, view_func, provide_automatic_options, **kwargs)
+        view_class = view_func if isinstance(view_func, type) else None
+        for method, doc in self._docs[self._endpoints[-1]].items():
+            if method != "parameters":
+                function = getattr(view_class, method) if view_class else view_func
+                doc["facts"] = openapi.view_facts((self.url_prefix or "") + rule, view_class, function)
+
+    @staticmethod
+    def without_database(view):
+        """Marks a view that answers without the database (a liveness probe): no 503 is documented for it."""
+        view.without_database = True
+        return view
+
+    @staticmethod
+    def _prepare_conventions_doc(doc, doc_info, *, api, method, **_):
+        return openapi.complete_operation(doc, doc_info["facts"], method=method,
+                                          manual=doc_info.get("manual_doc", {}), error_schema=api.ERROR_SCHEMA)
+
     def arguments(self, schema, *args, **kwargs):
         """As flask-smorest's, with one schema instance per endpoint: webargs would build one per request."""
         return super().arguments(schema() if isinstance(schema, type) else schema, *args, **kwargs)
@@ -78,13 +130,36 @@ class Api(flask_smorest.Api):
     def init_app(self, app, *args, **kwargs):
         from ..resources.fields import MAX_ID, IdConverter, documented_as_its_schema
 
-        super().init_app(app, *args, **kwargs)
+        spec_kwargs = {"marshmallow_plugin": openapi.MarshmallowPlugin(), **(kwargs.pop("spec_kwargs", None) or {})}
+        super().init_app(app, *args, spec_kwargs=spec_kwargs, **kwargs)
         app.add_url_rule("/api/v1/docs/assets/<path:filename>", "swagger_ui_assets", _swagger_ui_asset)
         self.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
         self.spec.options["security"] = [{"bearer": []}]
-        self.register_converter(IdConverter, lambda _: {"type": "integer", "minimum": 0, "maximum": MAX_ID})
+        self.spec.options["servers"] = openapi.SERVERS
+        self.spec.options["info"] = {"description": openapi.DESCRIPTION, "license": {
+            "name": app.config["API_LICENSE_NAME"], "url": app.config["API_LICENSE_URL"]}}
+        self.spec.components.schema(openapi.FIELD_ERRORS_COMPONENT, openapi.FIELD_ERRORS)
+        self.register_converter(IdConverter, lambda _: {"type": "integer", "minimum": 1, "maximum": MAX_ID})
         self.ma_plugin.converter.add_attribute_function(documented_as_its_schema)
         app.before_request(_refuse_query_of_views_without_one)
+
+    def _register_responses(self):
+        """flask-smorest's response components, with the words and headers of api.extensions.openapi.ERRORS (only
+        those an operation uses appear in the document)."""
+        ours = openapi.error_responses()
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase, **ours.get(status.name, {})}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, self.DEFAULT_RESPONSE_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": openapi.DEFAULT_ERROR, "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, self.DEFAULT_RESPONSE_CONTENT_TYPE)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
+
+    def _register_pagination_header(self):
+        """None: flask-smorest's pagination is unused (pages carry a cursor), and its header's schema would be an
+        unused component of the document."""
 
     def _register_error_handlers(self):
         """The app-wide handlers of api.errors give every error one shape; smorest's would differ."""

@@ -2,7 +2,8 @@
 
 Each figure answers an operator's question: is work piling up (outbox, evaluation requests, pending
 notifications), is it failing (failed notifications), is a patient at risk (open alerts, critical ones
-unacknowledged past their escalation time), is beat alive (its lease).
+unacknowledged past their escalation time), is beat alive (its lease), and is the pipeline late as the care
+team's banner says (`trial_diary_pipeline_late`, from the one reading in api/services/pipeline.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from time import perf_counter
 
+from flask import current_app
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from sqlalchemy import func, select
@@ -21,6 +23,7 @@ from sqlalchemy.engine import Connection
 from ..clock import now
 from ..domain.safety import SEVERITIES
 from ..models import Alert, BeatLease, EvaluationRequest, Notification, OutboxMessage
+from ..services.pipeline import DELAYS, PipelineState, read_pipeline_state
 
 log = logging.getLogger(__name__)
 # Sent notifications are the table's whole history: counting them would read an ever larger index at every
@@ -128,12 +131,36 @@ def families(health: PipelineHealth, moment: datetime) -> list[Metric]:
     return result
 
 
+def lateness_families(state: PipelineState) -> list[Metric]:
+    """The reading behind the care team's banner and GET /monitoring/pipeline (api/services/pipeline.py), as
+    gauges: whether the pipeline is late, why, and the ages it was judged on."""
+    reasons = _gauge("trial_diary_pipeline_late_reason", "1 for each reason the pipeline is late: beat_stopped, "
+                     "entry_checks_waiting, evaluations_waiting, alert_notifications_waiting.", labels=["reason"])
+    delays = state.delays
+    for reason in DELAYS:
+        reasons.add_metric([reason], 1 if reason in delays else 0)
+    moment = state.checked_at
+    return [
+        _gauge("trial_diary_pipeline_late", "1 while background work is late (the console shows its banner: new "
+               "alerts may be delayed), else 0.", 1 if delays else 0),
+        reasons,
+        _gauge("trial_diary_pipeline_late_after_seconds", "How long due work may wait before the pipeline is late "
+               "(PIPELINE_LATE_SECONDS).", state.late_after_seconds),
+        _gauge("trial_diary_outbox_oldest_due_seconds", "How long the oldest due outbox message (a stored entry's "
+               "safety check) has been due (0 when none).", _age(moment, state.oldest_entry_check_due_at)),
+        _gauge("trial_diary_alert_notifications_oldest_pending_seconds", "Age of the oldest undelivered "
+               "notification of a critical or high alert (0 when none).",
+               _age(moment, state.oldest_alert_notification_at)),
+    ]
+
+
 class PipelineCollector:
     """Queries the database when scraped. A database that does not answer gives `trial_diary_pipeline_up 0`
     and the other metrics still go out."""
 
-    def __init__(self, engine_of):
+    def __init__(self, engine_of, late_after_seconds_of=lambda: current_app.config["PIPELINE_LATE_SECONDS"]):
         self.engine_of = engine_of  # called at scrape time: the engine of the app serving the scrape
+        self.late_after_seconds_of = late_after_seconds_of
 
     def describe(self) -> list:
         return []  # nothing to query when the collector is registered
@@ -142,7 +169,8 @@ class PipelineCollector:
         started, moment = perf_counter(), now()
         try:
             with self.engine_of().connect() as connection:
-                result = families(read_health(connection, moment), moment)
+                result = families(read_health(connection, moment), moment) + lateness_families(
+                    read_pipeline_state(connection, moment, self.late_after_seconds_of()))
             up = 1
         except Exception as exc:
             log.warning("pipeline metrics could not be read from the database (%s)", type(exc).__name__)

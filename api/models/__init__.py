@@ -9,12 +9,15 @@ from .evaluation import Evaluation, EvaluationRequest
 from .notification import Device, Notification, OutboxMessage, Webhook
 from .operations import BeatLease
 from .patient import EnrollmentCode, Patient
-from .safety import Alert, AlertEntry
+from .safety import Alert, AlertEntry, ExpectedFinding
+from .texting import InboundMessage, ScheduledText, SignInLink
 from .trial import BlockReminder, CareTeamMember, Trial
 
 __all__ = [
-    "Alert", "AlertEntry", "BlockReminder", "Decision", "Device", "Notification", "OutboxMessage", "Webhook",
+    "Alert", "AlertEntry", "BlockReminder", "Decision", "Device", "ExpectedFinding", "Notification", "OutboxMessage",
+    "Webhook",
     "AuditEvent", "AuthSession", "BeatLease", "CareTeamMember", "Clinic", "DiaryEntry", "DiaryEntryVersion",
-    "EnrollmentCode", "Evaluation", "EvaluationRequest", "Patient", "ReadinessRequirement", "SignedReport", "Trial",
+    "EnrollmentCode", "Evaluation", "EvaluationRequest", "InboundMessage", "Patient", "ScheduledText", "SignInLink",
+    "ReadinessRequirement", "SignedReport", "Trial",
     "TrialDocumentation", "User",
 ]

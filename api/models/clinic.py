@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now
@@ -17,13 +18,28 @@ CARE_ROLES = ("nurse", "physician")
 
 class Clinic(db.Model):
     __tablename__ = "clinics"
+    __table_args__ = (UniqueConstraint("public_id", name="uq_clinics_public_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     # What a payer needs on the report's letterhead; set by the clinic's admin.
     address: Mapped[str | None] = mapped_column(Text)
     npi: Mapped[str | None] = mapped_column(String(10))  # the organisation's (type 2) NPI
+    # E.164. What a HELP text answers with, and the number the diary page's "when to call" dials.
+    phone: Mapped[str | None] = mapped_column(String(16))
+    # IANA name: the clinic-wide pages (worklist, alerts) read times in it; a trial's own page reads its trial's.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    # The clinic's name outside this database (never its row id): seeds its FHIR resources' ids and the default
+    # system of its MRNs.
+    public_id: Mapped[str] = mapped_column(String(36), default=lambda: str(uuid.uuid4()))
+    # The assigning authority of its MRNs as its EHR names it (a URI); None: urn:uuid:<public_id>.
+    mrn_system: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    @property
+    def mrn_identifier_system(self) -> str:
+        """The system of its patients' MRNs in FHIR: the one the clinic configured, else one unique to the clinic."""
+        return self.mrn_system or f"urn:uuid:{self.public_id}"
 
 
 class User(db.Model):
@@ -56,8 +72,9 @@ class AuthSession(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The code a patient's sign-in was opened with at enrollment: who issued it is on the code.
     enrollment_code_id: Mapped[int | None] = mapped_column(ForeignKey("enrollment_codes.id"))
-    # "api" (bearer tokens) or "console" (the clinic console's cookie). A console session also ends after
-    # a spell of inactivity: last_seen_at is when its user last did something.
+    # "api" (bearer tokens), "console" (the clinic console's cookie) or "diary" (the patient's diary page's
+    # cookie). A cookie session also ends after a spell of inactivity: last_seen_at is when its user last did
+    # something.
     kind: Mapped[str] = mapped_column(String(10), default="api", server_default="api")
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -45,6 +45,15 @@ class DiaryEntry(db.Model):
     def voided(self) -> bool:
         return self.voided_at is not None
 
+    # Not a column: the trial's therapy, when the service that stored or loaded the entry already read it (the new
+    # entry's own statement returns it), so that the entry's `late` needs no read of the trial (entry_is_late).
+    known_therapy = None
+
+    @property
+    def received_at(self) -> datetime:
+        """When the server first stored the entry (a correction keeps it): the measure of a timely diary."""
+        return self.created_at
+
 
 class DiaryEntryVersion(db.Model):
     """A version of an entry that a correction replaced."""

@@ -14,7 +14,7 @@ from ..domain.protocol import effective_protocol
 from ..domain.therapies import therapy
 from ..domain.trial_status import trial_status
 from ..extensions.database import JSONDocument, UTCDateTime, db
-from .clinic import User
+from .clinic import Clinic, User
 from .patient import Patient
 
 
@@ -42,6 +42,7 @@ class Trial(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
 
     patient: Mapped[Patient] = relationship(lazy="joined")
+    clinic: Mapped[Clinic] = relationship()
     care_team_members: Mapped[list[CareTeamMember]] = relationship(cascade="all, delete-orphan")
 
     @property

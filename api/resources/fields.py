@@ -34,6 +34,48 @@ class Num(fields.Float):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class MobileNumber(fields.String):
+    """A mobile number as people type it ("(201) 555-0123", "+34 612 34 56 78"), stored in E.164; a number without
+    its country code is read in SMS_DEFAULT_REGION."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from flask import current_app
+
+        from ..domain.texting import mobile_e164
+
+        typed = super()._deserialize(value, attr, data, **kwargs)
+        if len(typed) > 40:
+            raise ValidationError("Not a mobile phone number: too long.")
+        try:
+            return mobile_e164(typed, default_region=current_app.config["SMS_DEFAULT_REGION"])
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class PhoneNumber(fields.String):
+    """The clinic's phone (any kind of line), stored in E.164."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        import phonenumbers
+        from flask import current_app
+
+        typed = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            number = phonenumbers.parse(typed[:40], current_app.config["SMS_DEFAULT_REGION"])
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_valid_number(number):
+            raise ValidationError("Not a phone number. Give it with its country code, such as +1 201 555 0123.")
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class Bool(fields.Boolean):
+    """true or false: not "yes", 1 or "on"."""
+
+    def __init__(self, **kwargs):
+        super().__init__(truthy={True}, falsy={False}, **kwargs)
+
+
 class Timezone(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         name = super()._deserialize(value, attr, data, **kwargs)
@@ -108,15 +150,29 @@ class ValidatedByView(fields.Raw):
         self.documented_schema = schema
 
 
-def documented_as_its_schema(converter, field, **_) -> dict:
-    """apispec attribute function: a ValidatedByView field is documented as its schema."""
-    if isinstance(field, ValidatedByView):
-        return converter.resolve_nested_schema(field.documented_schema)
-    return {}
+class ValidatedItemByItem(ValidatedByView):
+    """An item of a list the view validates one by one: null too is the view's to refuse, as that item alone (the
+    document does not call it nullable: it is refused)."""
+
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        return None if value is None else super().deserialize(value, attr, data, **kwargs)
+
+
+def documented_as_its_schema(converter, field, ret, **_) -> dict:
+    """apispec attribute function: a ValidatedByView field is documented as its schema (beside a description, in
+    an allOf: OpenAPI 3.0 ignores what stands beside a $ref)."""
+    if not isinstance(field, ValidatedByView):
+        return {}
+    schema = converter.resolve_nested_schema(field.documented_schema)
+    return {"allOf": [schema]} if "description" in ret else schema
 
 
 class IdConverter(IntegerConverter):
-    """`<int:...>` in a route: ids above 2^31 - 1 match no route (404), exactly as a missing row."""
+    """`<int:...>` in a route: one spelling per id, as the API writes it (ASCII digits, no leading zero), from 1 to
+    2^31 - 1; anything else ("00001", an Arabic-Indic or full-width digit, an id above PostgreSQL's integer)
+    matches no route (404), exactly as a missing row."""
+
+    regex = r"[1-9][0-9]{0,9}"
 
     def __init__(self, map, *args, **kwargs):  # noqa: A002 (werkzeug's argument name)
         kwargs.setdefault("max", MAX_ID)

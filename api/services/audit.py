@@ -49,14 +49,16 @@ def record(action: str, *, patient_id: int | None, object_type: str | None = Non
     `outcome` other than success: a refusal answered as if nothing were there (a list filtered by another
     clinic's patient is empty), which the caller is not told and the audit trail keeps."""
     pending: _PendingEvent | None = g.get("audit_event")
+    user = _user()
     if pending is None or pending.written:
-        user = _user()
         pending = g.audit_event = _PendingEvent({
             "actor_user_id": user.id if user else None, "actor_role": user.role if user else None,
             "clinic_id": user.clinic_id if user else None,
         })
     pending.row.update(request_values(action, object_type=object_type, object_id=object_id), patient_id=patient_id,
                        outcome=outcome)
+    if user is not None and user.clinic_of(patient_id) is not None:  # a patient: the clinic of the record it names
+        pending.row["clinic_id"] = user.clinic_of(patient_id)
 
 
 def request_values(action: str, *, object_type: str | None, object_id) -> dict[str, Any]:

@@ -8,25 +8,46 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from ..clock import now
 from ..errors import Invalid, Unauthorized
 from ..extensions import db
 from ..extensions.database import get_locked
-from ..models import AuthSession, EnrollmentCode, Patient, User
-from . import audit
+from ..models import AuthSession, EnrollmentCode, Patient, Trial, User
+from . import audit, sign_in_links
+from .access import COOKIE_KINDS
 from .notifications import account_reenrolled
 from .passwords import hash_password, password_problem, verify
 
 BAD_CREDENTIALS = "Email or password is not correct."
-BAD_CODE = "The enrollment code is not valid or has expired."
-PATIENTS_USE_THE_APP = ("The clinic console is for the care team. Patients keep their diary in the Trial Diary "
-                        "phone app.")
+# One answer for a code that is not valid, used or expired, and for a second clinic's code with a password that is
+# not the account's (services.auth._redeem): the holder of a valid code does not learn which.
+BAD_CODE = ("The enrollment code is not valid or has expired, or the password is not correct: if you already keep "
+            "the diary with another clinic, enter the password you use there.")
+PATIENTS_USE_THE_APP = ("The clinic console is for the care team. Patients keep their diary on the diary page "
+                        "(/diary/) or in the phone app.")
+STAFF_USE_THE_CONSOLE = "The diary page is for patients. The care team signs in to the clinic console."
+DIARY_CLOSED = "The diary is closed: every trial of this patient was decided or cancelled."
 
 
 class PatientAccount(Unauthorized):
     """Correct credentials of a patient's account, at the staff-only console."""
+
+
+TOKEN_TYPE = "Bearer"
+
+
+class StaffAccount(Unauthorized):
+    """Correct credentials of a staff account, at the patients' diary page."""
+
+    code = "staff_account"
+
+
+class DiaryClosed(Unauthorized):
+    """A patient whose every trial is closed: their diary page has nothing left to write to."""
+
+    code = "diary_closed"
 
 
 @dataclass(frozen=True)
@@ -34,7 +55,7 @@ class Tokens:
     access_token: str
     refresh_token: str
     expires_in: int
-    token_type: str = "Bearer"
+    token_type: str = TOKEN_TYPE
 
 
 def login(*, email: str, password: str) -> Tokens:
@@ -47,20 +68,38 @@ def login(*, email: str, password: str) -> Tokens:
     return tokens
 
 
-def open_console_session(*, email: str, password: str) -> str:
-    """A console sign-in session's id for a staff member's correct email and password; one answer for every
-    failure (as `login`), and a patient with correct credentials is pointed to the phone app."""
+def open_cookie_session(*, kind: str, email: str, password: str) -> str:
+    """A browser face's sign-in session id ("console" for staff, "diary" for patients) for a correct email and
+    password; one answer for every failure (as `login`). A correct account at the wrong face is told where to go,
+    and a patient whose diary is closed is told so."""
     user = db.session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
     if not verify(user.password_hash if user else None, password) or not user.active:
         raise Unauthorized(BAD_CREDENTIALS)
-    if user.role == "patient":
+    if kind == "console" and user.role == "patient":
         raise PatientAccount(PATIENTS_USE_THE_APP)
-    moment = now()
-    session = AuthSession(id=str(uuid.uuid4()), user=user, refresh_jti="", kind="console", last_seen_at=moment,
-                          expires_at=moment + current_app.config["CONSOLE_SESSION_MAX"])
-    db.session.add(session)
+    if kind == "diary":
+        if user.role != "patient":
+            raise StaffAccount(STAFF_USE_THE_CONSOLE)
+        _ensure_diary_open(user.id)
+    session_id = _cookie_session(user, kind)
     db.session.commit()
-    return session.id
+    return session_id
+
+
+def open_cookie_session_by_link(*, kind: str, token: str) -> str:
+    """A browser face's sign-in session (the diary page's) for a sign-in link texted to the patient, used here
+    (sign_in_links.redeem: once, within its life, not after a re-enrollment or deactivation). A link that opened a
+    closed diary is spent, and the patient is told the diary is closed."""
+    user = sign_in_links.redeem(token=token)
+    _ensure_diary_open(user.id)
+    session_id = _cookie_session(user, kind)
+    db.session.commit()
+    return session_id
+
+
+def open_console_session(*, email: str, password: str) -> str:
+    """A console sign-in session's id for a staff member's correct email and password (`open_cookie_session`)."""
+    return open_cookie_session(kind="console", email=email, password=password)
 
 
 def refresh(*, session_id: str, refresh_jti: str) -> Tokens:
@@ -85,12 +124,38 @@ def logout(*, session_id: str) -> None:
         db.session.commit()
 
 
-def enroll(*, enrollment_code: str, password: str) -> Tokens:
-    """Turn a single-use enrollment code into the patient's password and first tokens.
+def enroll(*, enrollment_code: str, password: str, language: str | None = None) -> Tokens:
+    """Turn a single-use enrollment code into the patient's password (and language) and first tokens."""
+    patient, code = _redeem(enrollment_code, password, language)
+    tokens = _open_session(patient.user, enrollment_code_id=code.id)
+    db.session.commit()
+    return tokens
 
-    A patient who was enrolled already is being re-enrolled (a new phone, or someone with a code issued by
-    the clinic): that is account recovery, so every earlier sign-in of the account is revoked and the patient is
-    told by email. The new sign-in session names the code, and the code names who issued it.
+
+def enroll_with_cookie(*, kind: str, enrollment_code: str, password: str, language: str | None = None) -> str:
+    """As `enroll`, opening a browser face's cookie session (the diary page) instead of issuing tokens."""
+    patient, code = _redeem(enrollment_code, password, language, diary_must_be_open=True)
+    session_id = _cookie_session(patient.user, kind, enrollment_code_id=code.id)
+    db.session.commit()
+    return session_id
+
+
+def _redeem(enrollment_code: str, password: str, language: str | None, *,
+            diary_must_be_open: bool = False) -> tuple[Patient, EnrollmentCode]:
+    """Use a single-use enrollment code: enroll its clinic's record of the patient (and set its language, when
+    chosen), so that the account's sign-in reaches that clinic's trials.
+
+    - An account without a password: the password chosen here becomes the account's.
+    - A record of a second clinic, on an account the person already has (a password, set with another
+      clinic's code): the password must be the account's own; it is not changed, nothing is signed out, and
+      the record joins the account. Anything else is the answer of a bad code, and the code stays usable: the
+      holder of the code learns nothing they could not by guessing the password. (So a clinic's code never
+      opens what the person keeps at another clinic.)
+    - A record enrolled already is being re-enrolled (a new phone, a lost password, a code issued by the clinic):
+      that is account recovery, so the password is replaced, every earlier sign-in of the account is revoked and
+      the patient is told by email. The account's records at other clinics stop being enrolled: each comes back
+      with that clinic's own code and the new password, so no clinic's code opens another clinic's trials.
+    The new sign-in session names the code, and the code names who issued it.
     """
     code_hash = enrollment_code_hash(enrollment_code)
     code = db.session.execute(
@@ -99,22 +164,36 @@ def enroll(*, enrollment_code: str, password: str) -> Tokens:
     if code is None or code.used_at is not None or code.expires_at <= now():
         raise Unauthorized(BAD_CODE)
     patient = db.session.get(Patient, code.patient_id)
-    if problem := password_problem(password, email=patient.user.email):
+    account = patient.user
+    joins = patient.enrolled_at is None and account.password_hash is not None
+    if joins:
+        if not verify(account.password_hash, password):
+            db.session.rollback()  # the code stays usable
+            audit.record("patient.enroll", patient_id=patient.id, object_type="enrollment_code", object_id=code.id)
+            raise Unauthorized(BAD_CODE)  # the refusal is in the clinic's audit trail
+    elif problem := password_problem(password, email=account.email):
         db.session.rollback()  # the code stays usable
         raise Invalid("The password is not allowed.", errors={"password": [problem]})
+    reenrolled = patient.enrolled_at is not None
+    if diary_must_be_open:  # a recovery keeps this record's trials only (below)
+        _ensure_diary_open(patient.user_id, with_record=patient.id, only=reenrolled)
     moment = now()
-    reenrolled = patient.user.password_hash is not None
+    if language is not None:
+        patient.language = language
     audit.record("patient.reenroll" if reenrolled else "patient.enroll", patient_id=patient.id,
                  object_type="enrollment_code", object_id=code.id)
     if reenrolled:
         db.session.execute(update(AuthSession).where(AuthSession.user_id == patient.user_id,
                                                      AuthSession.revoked_at.is_(None)).values(revoked_at=moment))
+        db.session.execute(update(Patient).where(Patient.user_id == patient.user_id, Patient.id != patient.id)
+                           .values(enrolled_at=None))
         account_reenrolled(patient, at=moment)
     code.used_at = moment
-    patient.user.password_hash = hash_password(password)
-    tokens = _open_session(patient.user, enrollment_code_id=code.id)
-    db.session.commit()
-    return tokens
+    if patient.enrolled_at is None:
+        patient.enrolled_at = moment
+    if not joins:
+        account.password_hash = hash_password(password)
+    return patient, code
 
 
 def enrollment_code_hash(code: str) -> str:
@@ -133,6 +212,29 @@ def _open_session(user: User, *, enrollment_code_id: int | None = None) -> Token
     )
     db.session.add(session)
     return _issue(session)
+
+
+def _cookie_session(user: User, kind: str, *, enrollment_code_id: int | None = None) -> str:
+    moment = now()
+    longest = current_app.config[COOKIE_KINDS[kind].max_setting]
+    session = AuthSession(id=str(uuid.uuid4()), user=user, refresh_jti="", kind=kind, last_seen_at=moment,
+                          enrollment_code_id=enrollment_code_id, expires_at=moment + longest)
+    db.session.add(session)
+    return session.id
+
+
+def _ensure_diary_open(user_id: int, *, with_record: int | None = None, only: bool = False) -> None:
+    """A patient with trials, all of them closed, has no diary to keep (a patient with none yet may sign in).
+    Their trials: those of every record they enrolled and of `with_record` (being enrolled now), or of
+    `with_record` `only`."""
+    record = Patient.id == with_record
+    closures = db.session.execute(
+        select(Trial.closure).join(Patient, Patient.id == Trial.patient_id)
+        .where(Patient.user_id == user_id, record if only else or_(Patient.enrolled_at.is_not(None), record))
+    ).scalars().all()
+    if closures and all(closure is not None for closure in closures):
+        db.session.rollback()
+        raise DiaryClosed(DIARY_CLOSED)
 
 
 def _issue(session: AuthSession) -> Tokens:

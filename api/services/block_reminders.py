@@ -1,5 +1,6 @@
-"""A block diary's push reminders (docs/blocks.md "The diary schedule and reminders"): one due-time row per
-scheduled timepoint, written with the trial, swept by beat like every other due time."""
+"""A block diary's reminders (docs/blocks.md "The diary schedule and reminders"), by push, or by text to a patient
+without the app (docs/sms.md): one due-time row per scheduled timepoint, written with the trial, swept by beat
+like every other due time."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from ..clock import now
 from ..domain import blocks
 from ..extensions import db
 from ..models import BlockReminder, Device, DiaryEntry, Trial
+from . import patient_messages
 from .notifications import _add as add_notification  # the one insert of a notification row (idempotent by key)
+from .notifications import phones_of
+from .texting import queue_text
 
 
 def schedule_reminders(trial: Trial) -> None:
@@ -62,11 +66,17 @@ def send_block_reminders(*, limit: int = 500) -> int:
         else:
             reminder.outcome = "sent"
             minutes = round((reminder.due_at - trial.start_at).total_seconds() / 60)
-            for device in devices.get(trial.patient.user_id, ()):
+            if not phones_of(trial, devices):  # no phone with the app: a text, if the patient agreed
+                patient = trial.patient
+                created += queue_text(
+                    patient, cause="block_reminder", key=f"block-reminder:{trial.id}:{reminder.due_at.isoformat()}:sms",
+                    words="block_reminder", trial=trial, stale_at=reminder.due_at + stale,
+                    night_ok=patient.sms_block_night_consent) == "queued"
+            message = patient_messages.block_reminder(trial.patient.language)
+            for device in phones_of(trial, devices):
                 created += add_notification(
                     f"block-reminder:{trial.id}:{reminder.due_at.isoformat()}:device:{device.id}", trial, "reminder",
-                    "push", trial.patient.user_id, str(device.id), "Your block diary",
-                    "How is your pain now? Record it in your diary: it takes a few seconds.",
+                    "push", trial.patient.user_id, str(device.id), message.subject, message.body,
                     {"type": "block_reminder", "trial_id": trial.id, "due_at": reminder.due_at.isoformat(),
                      "minutes_after_block": minutes})
         reminder.done_at = moment

@@ -1,4 +1,5 @@
-"""The clinic's own profile (letterhead of the report: name, address, NPI) and its readiness requirements."""
+"""The clinic's own profile (the report's letterhead: name, address, NPI; the phone patients call; the timezone its
+clinic-wide pages read times in) and its readiness requirements."""
 
 from __future__ import annotations
 
@@ -20,9 +21,15 @@ def clinic_profile(*, user: Actor) -> Clinic:
     return db.session.get(Clinic, user.clinic_id)
 
 
+def clinic_timezone(clinic_id: int) -> str:
+    """The IANA zone the clinic's clinic-wide pages read times in."""
+    return db.session.execute(select(Clinic.timezone).where(Clinic.id == clinic_id)).scalar_one()
+
+
 def update_clinic_profile(*, admin: Actor, name: str | None = None, address: Any = _UNSET,
-                          npi: Any = _UNSET) -> Clinic:
-    """Change the fields sent; `None` clears the address or the NPI."""
+                          npi: Any = _UNSET, phone: Any = _UNSET, mrn_system: Any = _UNSET,
+                          timezone: str | None = None) -> Clinic:
+    """Change the fields sent; `None` clears the address, the NPI or the phone, and restores the default MRN system."""
     clinic = db.session.get(Clinic, admin.clinic_id, with_for_update=True)
     if name is not None and name != clinic.name:
         if db.session.execute(select(Clinic.id).where(Clinic.name == name)).first():
@@ -32,6 +39,12 @@ def update_clinic_profile(*, admin: Actor, name: str | None = None, address: Any
         clinic.address = address
     if npi is not _UNSET:
         clinic.npi = npi
+    if phone is not _UNSET:
+        clinic.phone = phone
+    if mrn_system is not _UNSET:
+        clinic.mrn_system = mrn_system
+    if timezone is not None:
+        clinic.timezone = timezone
     db.session.commit()
     return clinic
 

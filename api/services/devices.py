@@ -1,10 +1,13 @@
-"""Patients' phones, registered for push reminders."""
+"""Patients' phones and browsers, registered for push reminders."""
 
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import select, update
 
+from ..channels.push import webpush
 from ..clock import now
+from ..errors import Invalid
 from ..extensions import db
 from ..models import Device
 from .access import Actor
@@ -15,7 +18,14 @@ def register_device(*, user: Actor, platform: str, token: str) -> tuple[Device, 
     the provider reported it unregistered, the app may have been reinstalled and handed the token back).
 
     A token names one app installation: if another patient had registered it (a phone handed on), that
-    patient's device is deactivated, so their pushes do not reach someone else's hands."""
+    patient's device is deactivated, so their pushes do not reach someone else's hands.
+
+    A browser's token is its push subscription: its endpoint must be allowed (channels/push/webpush.py), and it
+    is stored in one canonical form, so that the same subscription sent twice is the same device."""
+    if platform == "web":
+        token, problem = webpush.subscription(token, allow_private=current_app.config["WEB_PUSH_ALLOW_PRIVATE"])
+        if problem:
+            raise Invalid("The push subscription cannot receive pushes.", errors={"token": [problem]})
     moment = now()
     db.session.execute(
         update(Device).where(Device.token == token, Device.user_id != user.id, Device.active.is_(True))

@@ -5,16 +5,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import String, bindparam, func, insert, literal, select, true, tuple_
+from sqlalchemy import Boolean, String, bindparam, func, insert, literal, select, true, tuple_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from ..clock import now
+from ..domain.safety import may_be_urgent
+from ..domain.therapies import REGISTRY
+from ..domain.timeliness import is_late
 from ..errors import Conflict, Invalid, NotFound, TrialClosed
 from ..extensions import db
 from ..extensions.database import EARLIEST, LATEST, MAX_ID, get_locked
@@ -23,11 +27,14 @@ from ..models import AuditEvent, AuthSession, DiaryEntry, DiaryEntryVersion, Out
 from . import audit
 from .access import PATIENT, Actor, Diary, actor, own_diary, token_role, token_session_id, trial_for
 from .alerts import check_entry
+from .dispatch import at_once
 from .evaluations import request_evaluation
 
 CREATED, DUPLICATE, CONFLICT, INVALID = "created", "duplicate", "conflict", "invalid"
+BATCH_STATUSES = (CREATED, DUPLICATE, CONFLICT, INVALID)
 ENTRY_STORED = "diary.entry_stored"  # the outbox topic, and the name of the task that follows an entry up
-_INSERT_MESSAGE = insert(OutboxMessage.__table__)  # built once: every new or corrected entry queues one
+# Built once: every new or corrected entry queues one.
+_INSERT_MESSAGE = insert(OutboxMessage.__table__).returning(OutboxMessage.__table__.c.id)
 _ENTRY_COLUMNS = [column for column in DiaryEntry.__table__.columns if column.key != "id"]  # what an insert sets
 
 
@@ -54,9 +61,10 @@ class EntryPage:
     next_cursor: str | None
 
 
-def record_entry(*, trial_id: int, data: dict[str, Any]) -> tuple[DiaryEntry, bool]:
+def record_entry(*, trial_id: int, data: dict[str, Any], user: Actor | None = None) -> tuple[DiaryEntry, bool]:
     """Store one entry for the caller; a replay of the same content returns the stored entry (False), different
-    content is 409. The caller's token is verified, its sign-in session not yet looked up (`requires(...,
+    content is 409. The caller is `user` (a face that looked its session up already, as the diary page does), or
+    else the request's verified token, whose sign-in session is not yet looked up (`requires(...,
     session_checked_by_view=True)`).
 
     The insert is tried first, and itself checks that the caller's session is live, that they are the trial's
@@ -66,17 +74,22 @@ def record_entry(*, trial_id: int, data: dict[str, Any]) -> tuple[DiaryEntry, bo
     """
     client_id, recorded_at, content = _split(data)
     digest = content_hash(recorded_at, content)
-    entry = _entry_row(trial_id, client_id, recorded_at, content, digest, session_id=token_session_id())
-    if token_role() == PATIENT:
-        entry.id = _store_if_rightful(entry)
+    session_id = user.session_id if user else token_session_id()
+    entry = _entry_row(trial_id, client_id, recorded_at, content, digest, session_id=session_id)
+    if (user.role if user else token_role()) == PATIENT:
+        urgent = may_be_urgent(content)
+        entry.id, message_id, entry.known_therapy = _store_if_rightful(
+            entry, urgent=urgent, writer=lambda: user or actor())
         if entry.id is not None:
+            at_once(ENTRY_STORED, message_id, urgent=urgent)
             db.session.commit()
             return entry, True
-    diary = own_diary(actor(), trial_id, action="entry.create")
+    diary = own_diary(user or actor(), trial_id, action="entry.create")
     _ensure_open(diary)
     existing = _by_client_id(diary.trial_id, [client_id]).get(client_id)
     if existing is None:  # refused, yet rightful, open and nothing to replay: a race; the phone retries
         raise Conflict("The entry could not be stored; try again.")
+    existing.known_therapy = diary.therapy
     return _replayed(existing, digest), False
 
 
@@ -143,6 +156,7 @@ def correct_entry(*, user: Actor, trial_id: int, entry_id: int, changes: dict[st
     diary = own_diary(user, trial_id, action="entry.correct")
     _ensure_open(diary)
     entry = _entry_of(diary.trial_id, entry_id, lock=True)
+    entry.known_therapy = diary.therapy
     if entry.voided_at is not None:
         raise Conflict("A voided entry cannot be corrected.")
     recorded_at = changes.pop("recorded_at", None) or entry.recorded_at_local
@@ -174,6 +188,7 @@ def void_entry(*, user: Actor, trial_id: int, entry_id: int, reason: str) -> Dia
     diary = own_diary(user, trial_id, action="entry.void")
     _ensure_open(diary)
     entry = _entry_of(diary.trial_id, entry_id, lock=True)
+    entry.known_therapy = diary.therapy
     if entry.voided_at is None:
         entry.voided_at = entry.updated_at = now()
         entry.void_reason = reason
@@ -199,6 +214,17 @@ def follow_up_entry(*, message_id: int) -> int:
     db.session.delete(message)
     db.session.commit()
     return raised
+
+
+def entry_is_late(entry: DiaryEntry) -> bool:
+    """Received later than its trial's therapy allows after the time it describes (domain/timeliness.py).
+
+    The therapy is the one the entry's write read with it (`known_therapy`: a new entry, a replay, a correction, a
+    void), else the trial's, which costs a query only the first time in a session (a list's entries share it). A
+    new entry's answer must not read the trial: that read, with its own transaction, cost more than storing the
+    entry (docs/benchmarks.md, Ingest)."""
+    therapy = entry.known_therapy or db.session.get(Trial, entry.trial_id).therapy
+    return is_late(entry.recorded_at, entry.received_at, REGISTRY[therapy].late_after)
 
 
 def content_hash(recorded_at: datetime, content: dict[str, Any]) -> str:
@@ -242,14 +268,22 @@ def _store_batch(diary: Diary, items: list[BatchItem], *, session_id: str | None
     return results
 
 
-def _queue_follow_up(*entries: DiaryEntry) -> None:
+def _queue_follow_up(*entries: DiaryEntry) -> list[int]:
     """One outbox row per stored entry version, in the write's transaction: the work after it is never lost,
-    and the request that stored the entry does no more than this one insert for it."""
+    and the request that stored the entry does no more than this one insert for it, and hands the follow-ups
+    to the publisher when it commits."""
+    rows = _follow_up_rows(*entries)
+    message_ids = list(db.session.execute(_INSERT_MESSAGE, rows).scalars())
+    for row, message_id in zip(rows, message_ids, strict=True):
+        at_once(ENTRY_STORED, message_id, urgent=row["payload"]["urgent"])
+    return message_ids
+
+
+def _follow_up_rows(*entries: DiaryEntry) -> list[dict[str, Any]]:
     moment, request_id = now(), current_request_id()
-    rows = [{"topic": ENTRY_STORED, "due_at": moment, "created_at": moment,
+    return [{"topic": ENTRY_STORED, "due_at": moment, "created_at": moment,
              "payload": {"entry_id": entry.id, "version": entry.version, "trial_id": entry.trial_id,
-                         "request_id": request_id}} for entry in entries]
-    db.session.execute(_INSERT_MESSAGE, rows[0] if len(rows) == 1 else rows)
+                         "request_id": request_id, "urgent": may_be_urgent(entry.content)}} for entry in entries]
 
 
 def _split(data: dict[str, Any]) -> tuple[str, datetime, dict[str, Any]]:
@@ -280,27 +314,35 @@ def _entry_row(
     )
 
 
-def _store_if_rightful(entry: DiaryEntry) -> int | None:
+def _store_if_rightful(entry: DiaryEntry, *, urgent: bool, writer: Callable[[], Actor]
+                       ) -> tuple[int | None, int | None, str | None]:
     """Store a new entry with its follow-up message and the request's audit row, if the caller's sign-in session
-    is live, the trial is theirs, its diary is open and the client_id is new to it; returns the new id, or None
-    when nothing was stored.
+    is live, the trial is theirs, its diary is open and the client_id is new to it; returns the new entry's id, its
+    follow-up message's and the trial's therapy (for the answer's `late`), or three Nones when nothing was stored
+    (the caller publishes the follow-up).
 
     PostgreSQL does all of it in one statement (writable CTEs): the entry costs one round trip in all.
-    SQLite cannot, so there the caller is read first, then the entry inserted, then the message and audit row.
+    SQLite cannot, so there the caller is read first, then the entry inserted, then the trial's patient (for the
+    audit row) and therapy read, then the message inserted and the audit row recorded.
     """
     params = {**_columns(entry), "diary_trial_id": entry.trial_id}
     if db.session.get_bind().dialect.name == "postgresql":
-        params["writer_session_id"] = token_session_id()
-        params.update({"message_request_id": current_request_id(), "message_at": entry.created_at},
+        params["writer_session_id"] = entry.auth_session_id
+        params.update({"message_request_id": current_request_id(), "message_at": entry.created_at,
+                       "message_urgent": urgent},
                       **{f"audit_{key}": value for key, value in audit.request_values(
                           "entry.create", object_type="trial", object_id=entry.trial_id).items()})
-        return db.session.execute(_STORE_WITH_SESSION_CHECK_FOLLOW_UP_AND_AUDIT, params).scalar()
-    writer = actor()
-    audit.record("entry.create", patient_id=writer.patient_id, object_type="trial", object_id=entry.trial_id)
-    entry.id = db.session.execute(_STORE_ENTRY_OF_PATIENT, {**params, "writer_patient_id": writer.patient_id}).scalar()
-    if entry.id is not None:
-        _queue_follow_up(entry)
-    return entry.id
+        stored = db.session.execute(_STORE_WITH_SESSION_CHECK_FOLLOW_UP_AND_AUDIT, params).first()
+        return (stored.id, stored.message_id, stored.therapy) if stored else (None, None, None)
+    who = writer()
+    entry.id = db.session.execute(_STORE_ENTRY_OF_PATIENT,
+                                  {**params, "writer_patient_ids": list(who.patient_ids)}).scalar()
+    if entry.id is None:
+        return None, None, None
+    trial = db.session.execute(_TRIAL_OF_ENTRY, {"diary_trial_id": entry.trial_id}).one()
+    audit.record("entry.create", patient_id=trial.patient_id, object_type="trial", object_id=entry.trial_id)
+    message_id, = db.session.execute(_INSERT_MESSAGE, _follow_up_rows(entry)).scalars()
+    return entry.id, message_id, trial.therapy
 
 
 _entries, _trials, _patients, _users, _sessions = (
@@ -320,15 +362,19 @@ def _insert_entry_where(insert, source, *conditions):
 
 
 def _store_with_session_check_follow_up_and_audit():
-    """PostgreSQL: the writer (live session, active account, the open trial's own patient); the entry, if there
-    is such a writer; then the outbox message and the audit row (who and which patient from the writer)."""
+    """PostgreSQL: the writer (live session, active account, the open trial's own patient: the account's record at
+    the trial's clinic, enrolled); the entry, if there is such a writer; then the outbox message and the audit row
+    (who and which patient from the writer, the clinic from the trial). It returns the new entry's id, its
+    message's and the trial's therapy."""
     writer = (
-        select(_users.c.id.label("user_id"), _users.c.role, _users.c.clinic_id, _patients.c.id.label("patient_id"))
+        select(_users.c.id.label("user_id"), _users.c.role, _trials.c.clinic_id, _patients.c.id.label("patient_id"),
+               _trials.c.therapy)
         .select_from(_sessions.join(_users, _users.c.id == _sessions.c.user_id)
                      .join(_patients, _patients.c.user_id == _users.c.id)
                      .join(_trials, _trials.c.patient_id == _patients.c.id))
         .where(_sessions.c.id == bindparam("writer_session_id"), _sessions.c.revoked_at.is_(None),
-               _users.c.active.is_(True), _trials.c.id == bindparam("diary_trial_id"), _trials.c.closure.is_(None))
+               _users.c.active.is_(True), _patients.c.enrolled_at.is_not(None),
+               _trials.c.id == bindparam("diary_trial_id"), _trials.c.closure.is_(None))
         .cte("writer")
     )
     stored = _insert_entry_where(postgresql_insert, writer).cte("stored")
@@ -338,12 +384,13 @@ def _store_with_session_check_follow_up_and_audit():
         literal("entry_id", String), stored.c.id, literal("version", String), stored.c.version,
         literal("trial_id", String), stored.c.trial_id,
         literal("request_id", String), bindparam("message_request_id", type_=String),
+        literal("urgent", String), bindparam("message_urgent", type_=Boolean),
     )
     at = bindparam("message_at", type_=messages.c.created_at.type)
     queued = insert(messages).from_select(
         ["topic", "payload", "due_at", "created_at"],
         select(literal(ENTRY_STORED, String), payload, at, at).select_from(stored),
-    ).cte("queued")
+    ).returning(messages.c.id).cte("queued")
     from_writer = {"actor_user_id": writer.c.user_id, "actor_role": writer.c.role,
                    "clinic_id": writer.c.clinic_id, "patient_id": writer.c.patient_id}
     columns = [column for column in events.columns if column.key != "id"]
@@ -353,15 +400,17 @@ def _store_with_session_check_follow_up_and_audit():
                  for column in columns))
         .select_from(stored.join(writer, true())),
     ).cte("audited")
-    return select(stored.c.id).add_cte(queued, audited)
+    return (select(stored.c.id, queued.c.id.label("message_id"), writer.c.therapy)
+            .select_from(stored.join(queued, true()).join(writer, true())).add_cte(audited))
 
 
 # Built once: nearly every request of the phone runs one of them.
 _STORE_WITH_SESSION_CHECK_FOLLOW_UP_AND_AUDIT = _store_with_session_check_follow_up_and_audit()
 _STORE_ENTRY_OF_PATIENT = _insert_entry_where(
     sqlite_insert, _trials, _trials.c.id == bindparam("diary_trial_id"),
-    _trials.c.patient_id == bindparam("writer_patient_id"), _trials.c.closure.is_(None),
+    _trials.c.patient_id.in_(bindparam("writer_patient_ids", expanding=True)), _trials.c.closure.is_(None),
 )
+_TRIAL_OF_ENTRY = select(_trials.c.patient_id, _trials.c.therapy).where(_trials.c.id == bindparam("diary_trial_id"))
 
 
 def _columns(entry: DiaryEntry) -> dict[str, Any]:

@@ -203,10 +203,12 @@ def facts_of(trial: Trial) -> rules.TrialFacts:
     )
 
 
-def entry_facts(client_id: str, recorded_at, content: dict[str, Any], stored: int = 0) -> rules.Entry:
+def entry_facts(client_id: str, recorded_at, content: dict[str, Any], stored: int = 0,
+                received_at=None) -> rules.Entry:
     function = content.get("function") or {}
     return rules.Entry(
         recorded_at=recorded_at, pain_score=content["pain"]["score"], key=client_id, stored=stored,
+        received_at=received_at,
         relief_percent=content["pain"].get("relief_percent"),
         interference=function.get("interference"), odi=function.get("odi"), pgic=content.get("pgic"),
         sedation_score=content.get("sedation_score"), symptoms=tuple(content.get("symptoms", ())),
@@ -220,12 +222,13 @@ def valid_entries(trial_ids: list[int], *, until) -> dict[int, list[rules.Entry]
     if not trial_ids:
         return {}
     rows = db.session.execute(
-        select(DiaryEntry.trial_id, DiaryEntry.client_id, DiaryEntry.recorded_at, DiaryEntry.content, DiaryEntry.id)
+        select(DiaryEntry.trial_id, DiaryEntry.client_id, DiaryEntry.recorded_at, DiaryEntry.content, DiaryEntry.id,
+               DiaryEntry.created_at)
         .where(DiaryEntry.trial_id.in_(trial_ids), DiaryEntry.voided_at.is_(None), DiaryEntry.recorded_at <= until)
     )
     entries: dict[int, list[rules.Entry]] = defaultdict(list)
-    for trial_id, client_id, recorded_at, content, stored in rows:
-        entries[trial_id].append(entry_facts(client_id, recorded_at, content, stored))
+    for trial_id, client_id, recorded_at, content, stored, received_at in rows:
+        entries[trial_id].append(entry_facts(client_id, recorded_at, content, stored, received_at))
     return entries
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import select
 
 from ..clock import now
 from ..exports import TrialRecord
+from ..exports.fhir import fhir_base
 from ..extensions import db
 from ..models import Alert, Clinic, Decision, DiaryEntry, SignedReport, Trial, User
 from .access import Actor, trial_for
@@ -49,6 +51,8 @@ def gather(trial: Trial, *, moment: datetime) -> TrialRecord:
         evaluation=evaluation, evaluation_stored=stored is not None, buckets=result.buckets, alerts=alerts,
         users=users, decision=decision, generated_at=moment,
         documentation=documentation.content if documentation else {}, readiness=readiness_of(trial),
+        documentation_updated_at=documentation.updated_at if documentation else None,
+        fhir_base=fhir_base(current_app.config["PUBLIC_BASE_URL"]),
         signed_pdf=lambda: _signed_pdf(decision_id),
     )
 

@@ -12,15 +12,18 @@ from sqlalchemy import func, select
 
 from ..clock import now
 from ..domain import blocks
+from ..domain.safety import SEVERITIES
 from ..extensions import db
-from ..models import Alert, CareTeamMember, DiaryEntry, Evaluation, Trial
+from ..models import Alert, CareTeamMember, DiaryEntry, Evaluation, Trial, User
 from . import audit
 from .access import Actor
+from .call_backs import open_call_backs
 
 
 def worklist(*, user: Actor, mine: bool = False) -> list[dict[str, Any]]:
     """One row per open trial of the clinic (or of the caller's care teams), ordered as docs/clinical-rules.md §3 says:
-    open critical alerts, then high, then missed diaries, then the rest by end time."""
+    open critical alerts, then high (a call-back request is one: docs/sms.md), then missed diaries, then the rest
+    by end time."""
     moment = now()
     query = select(Trial).where(Trial.clinic_id == user.clinic_id, Trial.closure.is_(None))
     if mine:
@@ -33,6 +36,8 @@ def worklist(*, user: Actor, mine: bool = False) -> list[dict[str, Any]]:
     alerts = _open_alerts(ids)
     evaluations = _latest_evaluations(ids)
     recorded = _timepoints_recorded([t for t in trials if t.is_block])
+    call_backs = open_call_backs(ids)
+    answered = _critical_answered_today(trials, moment)
     rows = []
     for trial in trials:
         counts = alerts.get(trial.id, {})
@@ -46,14 +51,34 @@ def worklist(*, user: Actor, mine: bool = False) -> list[dict[str, Any]]:
             "day": day, "of": of, "start_at": trial.start_at, "end_at": trial.end_at,
             "entries_today": today.get(trial.id, 0),
             "last_entry_at": last[0] if last else None, "latest_pain": last[1] if last else None,
-            "compliance": metrics.get("compliance"), "pain_relief_percent": metrics.get("pain_relief_percent"),
+            "compliance": metrics.get("compliance"), "timely_percent": metrics.get("timely_percent"),
+            "pain_relief_percent": metrics.get("pain_relief_percent"),
             "outcome": evaluation.outcome if evaluation else None, "final": evaluation.final if evaluation else None,
-            "open_alerts": {s: counts.get(s, 0) for s in ("critical", "high", "medium", "low")},
+            "open_alerts": {s: counts.get(s, 0) for s in reversed(SEVERITIES)},
             "missed_diary_days": counts.get("missed_diary", 0),
+            "call_back": call_backs.get(trial.id),
+            "critical_acknowledged_today": answered.get(trial.id, []),
             **_block_progress(trial, moment, recorded),
         })
     rows.sort(key=_urgency)
     return rows
+
+
+def _critical_answered_today(trials: list[Trial], moment) -> dict[int, list[dict[str, Any]]]:
+    """Critical alerts of the trial's local today that were acknowledged: who and when, so that the row still says
+    "critical, acknowledged 07:58 by Nora" for the rest of the day."""
+    if not trials:
+        return {}
+    today = {t.id: moment.astimezone(ZoneInfo(t.timezone)).date() for t in trials}
+    answered: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for trial_id, day, at, name, email in db.session.execute(
+            select(Alert.trial_id, Alert.local_day, Alert.acknowledged_at, User.display_name, User.email)
+            .join(User, User.id == Alert.acknowledged_by)
+            .where(Alert.trial_id.in_(today), Alert.severity == "critical", Alert.status == "acknowledged",
+                   Alert.local_day >= min(today.values())).order_by(Alert.acknowledged_at)):
+        if day == today[trial_id]:
+            answered[trial_id].append({"acknowledged_at": at, "by": name or email})
+    return answered
 
 
 def _urgency(row: dict[str, Any]) -> tuple:

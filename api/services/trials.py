@@ -58,7 +58,7 @@ def list_trials(*, user: Actor, status: str | None = None, patient_id: int | Non
     may not see, or that does not exist, gives an empty list, audited as refused: never an existence oracle."""
     query = select(Trial).order_by(Trial.id)
     if user.role == PATIENT:
-        query = query.join(Patient).where(Patient.user_id == user.id)
+        query = query.where(Trial.patient_id.in_(user.patient_ids))  # at every clinic they enrolled with
     else:
         query = query.where(Trial.clinic_id == user.clinic_id)
     if patient_id is not None:
@@ -71,6 +71,12 @@ def list_trials(*, user: Actor, status: str | None = None, patient_id: int | Non
     trials = list(db.session.execute(query).scalars())
     moment = now()
     return [t for t in trials if status is None or t.status_at(moment) == status]
+
+
+def open_trials(*, user: Actor) -> list[Trial]:
+    """The caller's trials whose diary is open (not decided, not cancelled), the one ending soonest first: a
+    patient's diary page writes to one of them (they choose when there are several)."""
+    return sorted((t for t in list_trials(user=user) if t.diary_open), key=lambda t: (t.end_at, t.id))
 
 
 def trial_labels(*, user: Actor, trial_ids) -> dict[int, dict[str, Any]]:
@@ -97,8 +103,8 @@ def update_trial(*, trial: Trial, end_at: datetime | None = None, cancel: bool =
     if not trial.diary_open:
         raise TrialClosed(f"The trial is {trial.closure}; it can no longer change.")
     if end_at is not None:
-        if end_at <= trial.start_at:
-            raise Invalid("The end must come after the start.", errors={"end_at": ["Must be after start_at."]})
+        if problem := therapies.therapy(trial.therapy).length_problem(trial.start_at, end_at):
+            raise Invalid("The trial cannot end then.", errors={"end_at": [problem]})
         trial.end_at = end_at
         if trial.is_block:
             block_reminders.schedule_reminders(trial)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from sqlalchemy import select
 
 from ..clock import now
@@ -9,7 +11,7 @@ from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..models import AuthSession, Clinic, User
 from .access import Actor
-from .passwords import hash_password
+from .passwords import hash_password, password_problem
 
 
 def create_staff_user(*, clinic_id: int, email: str, role: str, password: str, display_name: str | None = None) -> User:
@@ -40,20 +42,53 @@ def list_staff(*, admin: Actor) -> list[User]:
     ).scalars())
 
 
-def deactivate_staff_user(*, admin: Actor, user_id: int) -> User:
-    """Deactivate a staff account of the admin's clinic and end its sign-in sessions (API and console) at once."""
+def staff_member(*, admin: Actor, user_id: int) -> User:
+    """A staff account of the admin's clinic; another clinic's, a patient's or a missing one is the same 404."""
     user = db.session.get(User, user_id)
     if user is None or user.clinic_id != admin.clinic_id or user.role == "patient":
         raise NotFound("No such staff account.")
+    return user
+
+
+def deactivate_staff_user(*, admin: Actor, user_id: int) -> User:
+    """Deactivate a staff account of the admin's clinic and end its sign-in sessions (API and console) at once."""
+    user = staff_member(admin=admin, user_id=user_id)
     if user.id == admin.id:
         raise Invalid("You cannot deactivate your own account.", errors={"user_id": ["That is your own account."]})
     user.active = False
+    _end_sessions(user)
+    db.session.commit()
+    return user
+
+
+TEMPORARY_PASSWORD_BYTES = 12  # 16 URL-safe characters: 96 random bits
+
+
+def reset_staff_password(*, admin: Actor, user_id: int) -> tuple[User, str]:
+    """Give a colleague a new random password, to be handed over in person or by phone, and end the account's
+    sign-in sessions at once (whoever knew the old password is out). Returns the account and the password, which
+    is stored only as its hash: the caller shows it once. The admin's own password is changed by the admin."""
+    user = staff_member(admin=admin, user_id=user_id)
+    if user.id == admin.id:
+        raise Invalid("Change your own password by signing in with it, not here.",
+                      errors={"user_id": ["That is your own account."]})
+    if not user.active:
+        raise Invalid("The account is deactivated: it cannot sign in with any password.",
+                      errors={"user_id": ["Deactivated."]})
+    password = secrets.token_urlsafe(TEMPORARY_PASSWORD_BYTES)
+    while password_problem(password, email=user.email):  # a random draw is almost never refused; never hand one out
+        password = secrets.token_urlsafe(TEMPORARY_PASSWORD_BYTES)
+    user.password_hash = hash_password(password)
+    _end_sessions(user)
+    db.session.commit()
+    return user, password
+
+
+def _end_sessions(user: User) -> None:
     moment = now()
     for session in db.session.execute(
             select(AuthSession).where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))).scalars():
         session.revoked_at = moment
-    db.session.commit()
-    return user
 
 
 def staff_names(*, user: Actor, user_ids) -> dict[int, str]:
@@ -72,9 +107,7 @@ def care_staff(*, user: Actor) -> list[User]:
                            User.active.is_(True)).order_by(User.role.desc(), User.display_name, User.id)).scalars())
 def update_staff_profile(*, admin: Actor, user_id: int, changes: dict) -> User:
     """The admin sets a colleague's display name or NPI (`None` clears it); another clinic's user is 404."""
-    user = db.session.get(User, user_id)
-    if user is None or user.clinic_id != admin.clinic_id or user.role == "patient":
-        raise NotFound("No such staff account.")
+    user = staff_member(admin=admin, user_id=user_id)
     for field in ("display_name", "npi"):
         if field in changes:
             setattr(user, field, changes[field])

@@ -7,6 +7,9 @@
 - `native`: by the device's platform: android through FCM, ios through APNs (each app registers its
   platform's own token).
 
+A browser (platform `web`, the diary page) is reached through the standard Web Push protocol (webpush.py) under
+every provider but `development`: it needs no vendor account, only this service's VAPID key.
+
 A push carries only what the design allows on a lock screen: a title and body without patient data, the
 trial id, the message type and the delivery id (stable across retries). A token the provider reports as
 unregistered deactivates the device and fails the push for good; a provider that is busy or unreachable
@@ -36,7 +39,7 @@ for _name in ("httpx", "httpcore", "h2", "hpack", "google.auth"):
 
 PROVIDERS = ("development", "fcm", "apns", "native")
 __all__ = ["PROVIDERS", "close_providers", "provider_for", "send"]
-PLATFORMS = {"android", "ios"}
+PLATFORMS = {"android", "ios", "web"}
 
 
 class DevelopmentProvider:
@@ -55,6 +58,9 @@ def provider_for(name: str, platform: str):
         raise DeliveryError(f"no push provider for platform {platform!r}", permanent=True)
     if name == "development":
         return DevelopmentProvider()
+    if platform == "web" and name in PROVIDERS:
+        from .webpush import provider
+        return provider(current_app.config)
     if name == "fcm" or (name == "native" and platform == "android"):
         from .fcm import provider
         return provider(current_app.config)

@@ -98,5 +98,10 @@ class Enroll(MethodView):
     @blp.arguments(EnrollIn)
     @blp.response(200, TokensOut)
     def post(self, data):
-        """Set the patient's password with the enrollment code and sign in"""
-        return auth.enroll(enrollment_code=data["enrollment_code"], password=data["password"])
+        """Set the patient's password with the enrollment code and sign in
+
+        A second clinic's code, for an account the person already has (they keep the diary with another clinic),
+        takes the account's own password instead: it adds that clinic's trials to the account's sign-in and changes
+        nothing else. Another password is answered as a bad code is (401), and the code stays usable.
+        """
+        return auth.enroll(**data)

@@ -2,6 +2,9 @@
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from ...domain.vocabulary import LANGUAGES
+from ...extensions.openapi import Out, one_of
+from ...services.auth import TOKEN_TYPE
 from ...services.passwords import MAX_LENGTH, MIN_LENGTH, malformed_for_sign_in, password_problem
 
 
@@ -32,10 +35,12 @@ class LoginIn(Schema):
 class EnrollIn(Schema):
     enrollment_code = fields.String(required=True, validate=validate.Length(min=1, max=64))
     password = new_password()
+    language = fields.String(validate=validate.OneOf(LANGUAGES), metadata={
+        "description": "The language the patient chose (en or es); the one the clinic set when absent."})
 
 
-class TokensOut(Schema):
+class TokensOut(Out):
     access_token = fields.String()
     refresh_token = fields.String()
-    token_type = fields.String()
+    token_type = one_of([TOKEN_TYPE])
     expires_in = fields.Integer(metadata={"description": "Seconds until the access token expires."})

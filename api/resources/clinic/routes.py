@@ -23,8 +23,9 @@ class Clinic(MethodView):
     @requires(ADMIN)
     @blp.arguments(ClinicPatchIn)
     @blp.response(200, ClinicOut)
+    @blp.alt_response(409, description="Another clinic has this name.")
     def patch(self, data):
-        """Change your clinic's name, address or NPI"""
+        """Change your clinic's name, address, NPI, phone or MRN system"""
         return clinics.update_clinic_profile(admin=actor(), **data)
 
 
@@ -37,7 +38,8 @@ class Requirements(MethodView):
         return clinics.readiness_requirements(user=actor())
 
 
-@blp.route("/readiness-requirements/<therapy>")
+@blp.route("/readiness-requirements/<therapy>", parameters=[
+    {"in": "path", "name": "therapy", "schema": {"type": "string", "enum": list(THERAPIES)}}])
 class TherapyRequirements(MethodView):
     @requires(ADMIN)
     @blp.arguments(RequirementsIn)

@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
+from ...extensions.openapi import Out, one_of
 from ...models.decision import DECISIONS
 
 
@@ -10,7 +11,7 @@ class DecisionIn(Schema):
     rationale = fields.String(required=True, validate=validate.Length(min=1, max=5000))
 
 
-class SignatureOut(Schema):
+class SignatureOut(Out):
     signer_id = fields.Integer()
     name = fields.String()
     npi = fields.String()
@@ -20,11 +21,11 @@ class SignatureOut(Schema):
         "description": "SHA-256 (hex) of the PDF given by GET /trials/{id}/decision/signed-report.pdf."})
 
 
-class DecisionOut(Schema):
+class DecisionOut(Out):
     id = fields.Integer()
     trial_id = fields.Integer()
     physician_id = fields.Integer()
-    decision = fields.String()
+    decision = one_of(DECISIONS)
     rationale = fields.String()
     evaluation_id = fields.Integer(allow_none=True, metadata={"description": "The latest evaluation at the time."})
     decided_at = fields.DateTime()

@@ -1,4 +1,4 @@
-"""The patient's phones, for reminders."""
+"""The patient's phones and browsers, for reminders."""
 
 from flask.views import MethodView
 
@@ -18,6 +18,6 @@ class Devices(MethodView):
     @blp.response(201, DeviceOut)
     @blp.alt_response(200, schema=DeviceOut, description="Already registered.")
     def post(self, data):
-        """Register this phone's push token"""
+        """Register this phone's push token, or this browser's push subscription"""
         device, created = devices.register_device(user=actor(), **data)
         return device, 201 if created else 200

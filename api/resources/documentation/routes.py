@@ -22,6 +22,7 @@ class Documentation(MethodView):
     @requires(*CARE)
     @blp.arguments(DocumentationIn)
     @blp.response(200, DocumentationOut)
+    @blp.alt_response(409, description="The decision was signed or the trial cancelled: it can no longer change.")
     def put(self, data, trial_id):
         """Replace the pre-trial documentation (until the decision is signed)"""
         return documentation.put_documentation(user=actor(), trial_id=trial_id, content=data)

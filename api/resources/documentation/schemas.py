@@ -3,6 +3,7 @@
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ...clock import now
+from ...domain import readiness
 from ...domain.documentation import (
     DURATION_UNITS,
     EARLIEST_DATE,
@@ -13,6 +14,8 @@ from ...domain.documentation import (
     latest_past_date,
     npi_problem,
 )
+from ...domain.therapies import THERAPIES
+from ...extensions.openapi import Out, one_of
 from ..fields import Num, between, text
 
 
@@ -115,26 +118,49 @@ class DocumentationIn(Schema):
                                  metadata={"description": "The physician's estimate (pumps: at least 3 asked)."})
 
 
-class DocumentationOut(DocumentationIn):
+class DocumentationOut(Out, DocumentationIn):
+    """The documentation as stored: the parts documented so far, and who last changed it (null before anyone)."""
+
     trial_id = fields.Integer()
     updated_at = fields.DateTime(allow_none=True)
     updated_by = fields.Integer(allow_none=True)
 
 
-class ReadinessItemOut(Schema):
-    key = fields.String()
+def _requirement_field(name: str, **kwargs) -> fields.Field:
+    """A typed field for one readiness requirement, from the domain's generic defaults and maxima."""
+    if name.startswith("require_"):
+        return StrictBoolean(**kwargs)
+    if name == "procedure_codes":
+        return fields.List(CptHcpcs(), validate=validate.Length(max=readiness.MAX_PROCEDURE_CODES),
+                           metadata={"description": "CPT or HCPCS codes of the trial procedure a payer accepts."},
+                           **kwargs)
+    return Num(validate=between(0, readiness.MAXIMA[name]), **kwargs)
+
+
+# Every readiness requirement, typed from the domain (docs/payer-packet.md): in force (all of them), and a clinic's
+# overrides (any of them).
+RequirementsSchema = Out.from_dict({name: _requirement_field(name) for name in readiness.GENERIC},
+                                   name="Requirements")
+RequirementOverridesSchema = Schema.from_dict({name: _requirement_field(name) for name in readiness.GENERIC},
+                                              name="RequirementOverrides")
+
+
+class ReadinessItemOut(Out):
+    key = one_of(readiness.ITEMS)
     label = fields.String()
-    status = fields.String(metadata={"description": "documented, missing, or not_met (recorded but short)."})
+    status = one_of(readiness.ITEM_STATUSES, metadata={
+        "description": "documented, missing (nothing recorded), or not_met (recorded but short)."})
     detail = fields.String(metadata={"description": "What the record shows."})
     gap = fields.String(allow_none=True, metadata={"description": "What a payer will find missing; null when "
                                                                   "documented."})
 
 
-class ReadinessOut(Schema):
+class ReadinessOut(Out):
     trial_id = fields.Integer()
-    therapy = fields.String()
+    therapy = one_of(THERAPIES)
     ready = fields.Boolean()
     items = fields.List(fields.Nested(ReadinessItemOut))
     missing = fields.List(fields.String(), metadata={"description": "What a payer would find missing, in words."})
-    requirements = fields.Dict(metadata={"description": "The clinic's requirements in force for the therapy."})
-    sources = fields.List(fields.String())
+    requirements = fields.Nested(RequirementsSchema, metadata={
+        "description": "The clinic's requirements in force for the therapy."})
+    sources = fields.List(fields.String(), metadata={"description": "The coverage policies the defaults follow."})

@@ -3,7 +3,7 @@
 from flask.views import MethodView
 from marshmallow import ValidationError
 
-from ...errors import Invalid
+from ...errors import Invalid, named_errors
 from ...extensions import Blueprint
 from ...extensions.database import statements_commit_alone
 from ...services import diary
@@ -32,7 +32,8 @@ class Entries(MethodView):
     @blp.arguments(EntryIn)
     @blp.response(201, EntryOut, description="Stored.")
     @blp.alt_response(200, schema=EntryOut, description="Already stored with this content (a replay).")
-    @blp.alt_response(409, description="Already stored with different content.")
+    @blp.alt_response(409, description="Already stored with different content (`details.entry_id` is the stored "
+                                        "entry), or the diary is closed (code trial_closed).")
     def post(self, data, trial_id):
         """Record one entry, idempotent on client_id"""
         entry, created = diary.record_entry(trial_id=trial_id, data=data)
@@ -51,6 +52,8 @@ class EntryBatch(MethodView):
     @requires(PATIENT, *CARE)  # staff of the clinic get 403 from the service, strangers 404
     @blp.arguments(BatchIn)
     @blp.response(200, BatchOut)
+    @blp.alt_response(409, description="The diary is closed (code trial_closed), or another upload of the same "
+                                        "entries was being stored: send the batch again.")
     def post(self, data, trial_id):
         """Record up to 500 entries; each gets its own result (created, duplicate, conflict, invalid)"""
         return {"results": diary.record_batch(user=actor(), trial_id=trial_id, items=_batch_items(data["entries"]))}
@@ -67,6 +70,7 @@ class EntryById(MethodView):
     @requires(PATIENT, *CARE)  # staff of the clinic get 403 from the service, strangers 404
     @blp.arguments(EntryPatchIn)
     @blp.response(200, EntryOut)
+    @blp.alt_response(409, description="The entry was voided, or the diary is closed (code trial_closed).")
     def patch(self, data, trial_id, entry_id):
         """Correct an entry: the fields sent replace those stored; the previous version is kept"""
         return diary.correct_entry(user=actor(), trial_id=trial_id, entry_id=entry_id, changes=data)
@@ -74,6 +78,8 @@ class EntryById(MethodView):
     @requires(PATIENT, *CARE)  # staff of the clinic get 403 from the service, strangers 404
     @blp.arguments(VoidQuery, location="query")
     @blp.response(200, EntryOut)
+    @blp.alt_response(409, description="The diary is closed (code trial_closed).")
+    @blp.alt_response(413, description="The body (the reason) is larger than the server accepts.")
     def delete(self, query, trial_id, entry_id):
         """Void an entry with a reason ({"reason": ...} body or ?reason=): kept, left out of evaluation"""
         reason = query.get("reason") or _reason_from_body()
@@ -101,7 +107,7 @@ def _batch_items(raw_entries: list) -> list[diary.BatchItem]:
             items.append(diary.BatchItem(client_id, data=schema.load(raw)))
         except ValidationError as error:
             messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
-            items.append(diary.BatchItem(client_id, errors=messages))
+            items.append(diary.BatchItem(client_id, errors=named_errors(messages)))
     return items
 
 

@@ -5,7 +5,7 @@ from flask.views import MethodView
 from ...extensions import Blueprint
 from ...services import evaluations
 from ...services.access import CARE, PATIENT, actor, requires
-from .schemas import EvaluationOut, QueuedOut, SummaryOut
+from .schemas import QUEUED, EvaluationOut, QueuedOut, SummaryOut
 
 blp = Blueprint("evaluations", __name__, url_prefix="/api/v1/trials", description="Trial evaluations.")
 
@@ -17,7 +17,7 @@ class Evaluations(MethodView):
     def post(self, trial_id):
         """Queue an evaluation now"""
         evaluations.queue_evaluation(user=actor(), trial_id=trial_id)
-        return {"status": "queued", "trial_id": trial_id}
+        return {"status": QUEUED, "trial_id": trial_id}
 
     @requires(PATIENT, *CARE)
     @blp.response(200, EvaluationOut(many=True))

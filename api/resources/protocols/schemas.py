@@ -1,23 +1,34 @@
 """Protocol payloads."""
 
-from marshmallow import Schema, fields
+from marshmallow import fields
+
+from ...domain.blocks import AGENTS
+from ...domain.parameters import KINDS
+from ...domain.therapies import BUCKETS, CRITERIA, THERAPIES
+from ...extensions.openapi import Either, Out, one_of, optional
+from ..trials.schemas import ProtocolSchema
+
+DefaultByAgentOut = Out.from_dict({agent: fields.Float() for agent in AGENTS}, name="DefaultByAgent")
 
 
-class ParameterOut(Schema):
-    name = fields.String()
-    type = fields.String(metadata={"description": "boolean, integer, number or string."})
-    minimum = fields.Float()
-    maximum = fields.Float()
-    choices = fields.List(fields.String())
-    description = fields.String()
-    default = fields.Raw(allow_none=True, metadata={"description": "null when it depends on the block's agent."})
-    default_by_agent = fields.Dict(keys=fields.String(), values=fields.Float())
+class ParameterOut(Out):
+    name = one_of(ProtocolSchema().fields)
+    type = one_of(KINDS.values(), metadata={"description": "The JSON type of its value."})
+    minimum = optional(fields.Float())
+    maximum = optional(fields.Float())
+    choices = optional(fields.List(fields.String(), metadata={"description": "The values a string may take."}))
+    description = optional(fields.String())
+    default = Either(fields.Float(), fields.Boolean(), fields.String(), allow_none=True, metadata={
+        "description": "Of the parameter's type; null when it depends on the block's agent (default_by_agent)."})
+    default_by_agent = optional(fields.Nested(DefaultByAgentOut))
 
 
-class TherapyProtocolOut(Schema):
-    therapy = fields.String()
+class TherapyProtocolOut(Out):
+    therapy = one_of(THERAPIES)
     title = fields.String()
-    bucket = fields.String(metadata={"description": "day, hour, or entry (every entry its own timepoint)."})
+    bucket = one_of(BUCKETS, metadata={"description": "day, hour, or entry (every entry its own timepoint)."})
     block = fields.Boolean(metadata={"description": "A diagnostic block: target and agent required."})
-    criteria = fields.List(fields.String())
+    max_length_hours = fields.Integer(metadata={
+        "description": "The longest a trial of this therapy may run, from start_at to end_at (720 is 30 days)."})
+    criteria = fields.List(one_of(CRITERIA), metadata={"description": "The criteria judged, in report order."})
     parameters = fields.List(fields.Nested(ParameterOut))

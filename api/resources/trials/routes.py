@@ -43,6 +43,7 @@ class TrialById(MethodView):
     @requires(*CARE)
     @blp.arguments(TrialPatchIn)
     @blp.response(200, TrialOut)
+    @blp.alt_response(409, description="The trial was decided or cancelled: it can no longer change.")
     def patch(self, data, trial_id):
         """Move the end date, change the care team, or cancel"""
         user = actor()

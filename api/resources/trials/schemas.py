@@ -6,6 +6,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from ...domain.blocks import AGENTS, REGIONS, SIDES
 from ...domain.therapies import REGISTRY, THERAPIES, therapy
+from ...domain.trial_status import STATUSES
+from ...extensions.openapi import Out, one_of, optional
 from ..fields import Id, Int, Moment, Num, QueryId, Timezone, between, text
 
 
@@ -71,7 +73,9 @@ class TrialIn(Schema):
     therapy = fields.String(required=True, validate=validate.OneOf(THERAPIES))
     device = text(200)
     start_at = Moment(required=True, metadata={"description": "For a block: when it was given."})
-    end_at = Moment(metadata={"description": "Required, except for blocks: start_at + 8 h by default."})
+    end_at = Moment(metadata={"description": "Required, except for blocks: start_at + 8 h by default. At most "
+                                             "the therapy's max_length_hours after start_at (GET /protocols): 30 "
+                                             "days for scs and intrathecal, 60 for pns, 24 hours for blocks."})
     timezone = Timezone(metadata={"description": "IANA timezone; the patient's when absent."})
     baseline = fields.Nested(BaselineSchema, required=True,
                              metadata={"description": "For blocks only `pain` (just before the block) is used."})
@@ -93,20 +97,21 @@ class TrialIn(Schema):
         if row.is_block:
             for name in ("target", "agent"):
                 if name not in data:
-                    errors[name] = [f"Required for a {row.name}."]
+                    errors[name] = [f"Required for {row.in_a_sentence}."]
             levels = (data.get("target") or {}).get("levels")
             if levels is not None and row.levels_required and not levels:
-                errors["target"] = {"levels": [f"Name at least one level for a {row.name}."]}
+                errors["target"] = {"levels": [f"Name at least one level for {row.in_a_sentence}."]}
             elif levels and not row.levels_required:
-                errors["target"] = {"levels": [f"A {row.name} has no levels."]}
+                errors["target"] = {"levels": [f"{row.in_a_sentence[0].upper()}{row.in_a_sentence[1:]} has no levels."]}
         else:
             for name in ("target", "agent"):
                 if name in data:
                     errors[name] = ["Only for block therapies."]
             if "end_at" not in data:
                 errors["end_at"] = ["Missing data for required field."]
-        if "start_at" in data and "end_at" in data and data["end_at"] <= data["start_at"]:
-            errors["end_at"] = ["Must be after start_at."]
+        if "start_at" in data and "end_at" in data and (
+                problem := row.length_problem(data["start_at"], data["end_at"])):
+            errors["end_at"] = [problem]
         if errors:
             raise ValidationError(errors)
 
@@ -124,30 +129,30 @@ class TrialPatchIn(Schema):
 
 
 class TrialQuery(Schema):
-    status = fields.String(validate=validate.OneOf(["scheduled", "active", "ended", "decided", "cancelled"]))
+    status = fields.String(validate=validate.OneOf(STATUSES))
     patient_id = QueryId()
 
 
-class TrialOut(Schema):
+class TrialOut(Out):
     id = fields.Integer()
     patient_id = fields.Integer()
-    therapy = fields.String()
+    therapy = one_of(THERAPIES)
     device = fields.String(allow_none=True)
     start_at = fields.DateTime()
     end_at = fields.DateTime()
     timezone = fields.String()
-    baseline = fields.Dict()
+    baseline = fields.Nested(BaselineSchema)
     protocol = fields.Nested(ProtocolSchema, metadata={"description": "The thresholds in force: defaults with "
                                                                       "overrides."})
-    protocol_overrides = fields.Nested(ProtocolSchema)
-    target = fields.Nested(TargetSchema, allow_none=True)
-    agent = fields.String(allow_none=True)
+    protocol_overrides = fields.Nested(ProtocolSchema, metadata={"description": "This trial's own thresholds."})
+    target = fields.Nested(TargetSchema, allow_none=True, metadata={"description": "Blocks only; null otherwise."})
+    agent = one_of(AGENTS, allow_none=True, metadata={"description": "Blocks only; null otherwise."})
     schedule = fields.List(fields.DateTime(), allow_none=True,
                            metadata={"description": "Blocks: when the diary expects an entry (+15, +30, +45, +60 "
                                                     "minutes, then hourly to end_at); null for other therapies."})
-    warnings = fields.List(fields.String(), metadata={
-        "description": "On creation only: what the clinic should know, such as a yearly block count over the limit."})
-    care_team = fields.List(fields.Integer())
-    status = fields.String()
+    warnings = optional(fields.List(fields.String(), metadata={
+        "description": "On creation only: what the clinic should know, such as a yearly block count over the limit."}))
+    care_team = fields.List(fields.Integer(), metadata={"description": "User ids of the nurses and physicians."})
+    status = one_of(STATUSES)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()

@@ -16,6 +16,7 @@ class Users(MethodView):
     @requires(ADMIN)
     @blp.arguments(UserIn)
     @blp.response(201, UserOut)
+    @blp.alt_response(409, description="An account with this email exists.")
     def post(self, data):
         """Create a staff account in your clinic"""
         return users.create_staff_user(clinic_id=actor().clinic_id, **data)

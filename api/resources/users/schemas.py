@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from ...extensions.openapi import Out, one_of
 from ...models.clinic import STAFF_ROLES
 from ...services.passwords import password_problem
 from ..auth.schemas import new_password
@@ -19,11 +20,11 @@ class UserIn(Schema):
             raise ValidationError(problem, field_name="password")
 
 
-class UserOut(Schema):
+class UserOut(Out):
     id = fields.Integer()
     clinic_id = fields.Integer()
     email = fields.String()
-    role = fields.String()
+    role = one_of(STAFF_ROLES)
     display_name = fields.String(allow_none=True)
     npi = fields.String(allow_none=True)
     active = fields.Boolean()

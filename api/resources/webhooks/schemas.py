@@ -2,13 +2,15 @@
 
 from marshmallow import Schema, fields, validate
 
+from ...extensions.openapi import Out
+
 
 class WebhookIn(Schema):
     url = fields.URL(required=True, require_tld=False, schemes={"https", "http"}, validate=validate.Length(max=500))
     description = fields.String(validate=validate.Length(max=200))
 
 
-class WebhookOut(Schema):
+class WebhookOut(Out):
     id = fields.Integer()
     url = fields.String()
     description = fields.String(allow_none=True)

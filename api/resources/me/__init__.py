@@ -1,0 +1,1 @@
+"""The signed-in patient's own profile resource."""
