@@ -8,12 +8,14 @@ messages beside the fields.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from marshmallow import Schema, ValidationError
 from werkzeug.datastructures import MultiDict
 
+from ..domain import texting
 from ..domain.parameters import Parameter
 from ..domain.therapies import REGISTRY
 from ..exports import wording
@@ -98,22 +100,17 @@ def therapy_parameters() -> dict[str, Parameter]:
     return {name: parameter for row in REGISTRY.values() for name, parameter in row.parameters.items()}
 
 
-def therapy_defaults() -> dict[str, dict[str, Any]]:
-    """{parameter: {therapy: default}}: the one place the console reads the therapies' default thresholds."""
-    return {name: {therapy: row.defaults[name] for therapy, row in REGISTRY.items() if name in row.parameters}
-            for name in therapy_parameters()}
-
-
-def parameter_fields() -> list[dict[str, Any]]:
-    """What the trial form shows for each protocol parameter: label, kind of input, and each therapy's default."""
-    defaults = therapy_defaults()
+def parameter_fields(therapy: str) -> list[dict[str, Any]]:
+    """What the trial form shows for each protocol parameter of `therapy` (from the registry): label, kind of input,
+    and the therapy's default."""
+    row = REGISTRY[therapy]
     fields = []
-    for name, parameter in therapy_parameters().items():
+    for name, parameter in row.parameters.items():
         kind = "bool" if parameter.kind is bool else "choice" if parameter.kind is str else "number"
         fields.append({
             "name": name, "label": wording.parameter_label(name), "kind": kind, "choices": parameter.choices,
             "low": parameter.low, "high": parameter.high, "step": "1" if parameter.kind is int else "any",
-            "defaults": [(wording.THERAPY_NAMES[t], wording.parameter_value(v)) for t, v in defaults[name].items()],
+            "default": wording.parameter_value(row.defaults[name]) if name in row.defaults else "by agent",
         })
     return fields
 
@@ -155,9 +152,55 @@ def when(moment: datetime | None, zone_name: str | None = None) -> str:
     return local.strftime("%d %b %Y %H:%M ") + (local.tzname() or "")
 
 
+def delivery(notification, zone_name: str, moment: datetime) -> str:
+    """How far a notification got, in the words of the trial page. A final result held by the grace period of a
+    trial registered after its end (services/notifications.py final_evaluation_stored) says until when: "held
+    until 10:42 CST for the diary to sync"; the day is named when it is not today's."""
+    held = (notification.state == "pending" and notification.cause == "evaluation" and notification.attempts == 0
+            and notification.dispatched_at is None and notification.next_attempt_at > moment)
+    if not held:
+        return wording.DELIVERY_WORDS.get(notification.state, notification.state)
+    zone = ZoneInfo(zone_name)
+    until = notification.next_attempt_at.astimezone(zone)
+    same_day = until.date() == moment.astimezone(zone).date()
+    return f"held until {until.strftime('%H:%M ') + (until.tzname() or '') if same_day else when(until, zone_name)} " \
+           "for the diary to sync"
+
+
 def input_moment(moment: datetime | None, zone_name: str) -> str:
     """The value of a datetime-local input: the moment in the trial's timezone, to the minute."""
     return moment.astimezone(ZoneInfo(zone_name)).strftime("%Y-%m-%dT%H:%M") if moment else ""
+
+
+def phone(e164: str | None) -> str:
+    """A stored number as staff dial it."""
+    return texting.readable(e164)
+
+
+def texting_summary(patient) -> str:
+    """Whether texts may go to the patient, and why not, in a line."""
+    if not patient.mobile_number:
+        return "no mobile number"
+    if patient.sms_opted_out_at is not None:
+        return f"{phone(patient.mobile_number)}: the patient texted STOP on {when(patient.sms_opted_out_at)}"
+    if patient.sms_consent_at is None:
+        return f"{phone(patient.mobile_number)}: no consent to texts recorded"
+    source = {"staff": "recorded by staff", "patient": "given by the patient in the app",
+              "diary": "given by the patient on the diary page", "keyword": "texted START"}
+    return (f"{phone(patient.mobile_number)}: consent {source.get(patient.sms_consent_source, '')} on "
+            f"{when(patient.sms_consent_at)}")
+
+
+def texting_values(patient) -> dict[str, Any]:
+    """The texting form's fields as stored."""
+    return {"mobile_number": phone(patient.mobile_number), "sms_consent": patient.sms_consent,
+            "sms_block_night_consent": patient.sms_block_night_consent}
+
+
+def texting_form(form: MultiDict) -> dict[str, Any]:
+    """The texting fields of a form as the schema takes them: an empty number removes it, a box is true or false."""
+    return {"mobile_number": text(form, "mobile_number"), "sms_consent": form.get("sms_consent") == "yes",
+            "sms_block_night_consent": form.get("sms_block_night_consent") == "yes"}
 
 
 def fraction(value: Any) -> str:
@@ -194,3 +237,19 @@ def entry_details(content: dict[str, Any]) -> str:
     if content.get("note"):
         parts.append(f"note: {content['note']}")
     return "; ".join(parts) or "-"
+
+
+@cache
+def timezone_choices() -> list[str]:
+    """Every IANA zone name the API accepts, for a picker: the Americas first (the clinics are in the US), then the
+    rest, each group sorted."""
+    zones = sorted(z for z in available_timezones()
+                   if "/" in z and not z.startswith(("Etc/", "SystemV/", "posix/", "right/")))
+    return [z for z in zones if z.startswith("America/")] + [z for z in zones if not z.startswith("America/")] + ["UTC"]
+
+
+def plain(value: Any) -> str:
+    """A stored value as a form field shows it: 6 rather than 6.0."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
