@@ -8,16 +8,17 @@ import os
 import uuid
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from api import create_app
 from api.cli import migrate_database
 from api.extensions import db, limiter
 
-from . import factories
+from . import factories, texting_helpers
 
 BACKENDS = ("sqlite", "postgresql")
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -67,6 +68,7 @@ def app(request, tmp_path_factory):
             "JWT_SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
             "INSTANCE_PATH": str(folder),
             "SMTP_HOST": "",  # mail goes to INSTANCE_PATH/mail as .eml files
+            "DISPATCH_AT_ONCE": False,  # no worker here: drain() does the sweeps' work in-process
         })
         yield application
         with application.app_context():
@@ -178,6 +180,26 @@ class World:
         raise AttributeError(name)
 
 
+@pytest.fixture
+def texts(app, world):
+    """The world's patient on a daytime clock, with a mobile number and consent; the clinic has a phone. Yields the
+    nurse's API client. (Texting tests: tests/api/test_texting.py, tests/diary/test_texting.py.)"""
+    from api.models import Clinic, Patient, Trial
+    saved = {k: app.config[k] for k in ("TWILIO_AUTH_TOKEN", "REMINDER_LOCAL_HOUR", "SMS_DAILY_LIMIT")}
+    app.config.update(TWILIO_AUTH_TOKEN=texting_helpers.AUTH_TOKEN, REMINDER_LOCAL_HOUR=0)
+    with app.app_context():
+        db.session.execute(update(Patient).values(timezone=texting_helpers.zone_at(12)))
+        db.session.execute(update(Trial).values(timezone=texting_helpers.zone_at(12)))
+        db.session.execute(update(Clinic).values(phone="+12015550100"))
+        db.session.commit()
+    staff = world.as_nurse
+    number = {"mobile_number": texting_helpers.NUMBER, "sms_consent": True}
+    assert staff.patch(f"/patients/{world.patient_id}", json=number).status_code == 200
+    yield staff
+    app.config.update(saved)
+    (Path(app.config["INSTANCE_PATH"]) / "sms.jsonl").unlink(missing_ok=True)
+
+
 def drain(app) -> None:
     """What beat and the workers do, in-process: run every due request, outbox message and notification."""
     from api.models import EvaluationRequest, OutboxMessage
@@ -208,3 +230,27 @@ def entry(recorded_at: datetime | None = None, score: int = 4, **fields) -> dict
     """A valid diary entry body."""
     moment = recorded_at or datetime.now(UTC) - timedelta(minutes=5)
     return {"client_id": str(uuid.uuid4()), "recorded_at": moment.isoformat(), "pain": {"score": score}, **fields}
+
+
+class Documented:
+    """The OpenAPI document of `app`, to hold real answers to: each status an answer has is one its operation lists
+    (not only under `default`), and its body is what the document says for that status (schemathesis checks)."""
+
+    def __init__(self, app):
+        import schemathesis
+
+        self.raw = app.test_client().get("/api/v1/openapi.json").get_json()
+        self.schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+        self.operations: dict[tuple[str, str], object] = {}
+
+    def check(self, method: str, path: str, response) -> None:
+        """`path` is the document's (with {placeholders}); `response` the test client's."""
+        listed = self.raw["paths"][path][method]["responses"]
+        assert str(response.status_code) in listed, (
+            f"{method.upper()} {path} answered {response.status_code}, which its operation does not list: "
+            "api/extensions/openapi.py documents the errors a route's code can answer; a domain conflict is declared "
+            "with @blp.alt_response(409, description=...) beside its route")
+        operation = self.operations.get((method, path))
+        if operation is None:  # resolved once: each answer then costs only its validation
+            operation = self.operations[method, path] = self.schema[path][method]
+        operation.validate_response(response)

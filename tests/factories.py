@@ -52,6 +52,8 @@ class PatientFactory(Base):
     mrn = factory.Sequence(lambda n: f"MRN{n:06d}")
     date_of_birth = date(1958, 4, 12)
     timezone = "America/New_York"
+    # Enrolled (its code used) when its account has a password, as the API makes it.
+    enrolled_at = factory.LazyAttribute(lambda o: datetime.now(UTC) if o.user.password_hash else None)
 
 
 class TrialFactory(Base):

@@ -1,13 +1,13 @@
 """The payer packet: pre-trial documentation, readiness, letterhead and NPIs, the signed decision, the report's
 layout, and the FHIR resources that carry it all."""
 
+import base64
 import hashlib
 import io
 import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from fhir.resources.R4B.bundle import Bundle
 from reportlab.lib.units import inch
 from reportlab.platypus import SimpleDocTemplate, Table
 
@@ -250,7 +250,8 @@ def test_the_signature_hash_is_the_sha256_of_the_pdf_it_signs(world, who, app):
     assert hashlib.sha256(signed.data).hexdigest() == signature["report_sha256"] == signed.headers["X-Content-SHA256"]
     text = "\n".join(pdf_layout.page_texts(signed.data))
     for expected in ("FINAL RESULT: SUCCESS", "Physician attestation", "Electronically signed", "NPI 1234567893",
-                     "This document is the signed original", "Clinic NPI 1245319599", "Proceed to permanent implant"):
+                     "This document is the signed original", "Clinic NPI 1245319599",
+                     "Proceed to a permanent spinal cord stimulator implant"):
         assert expected in text, expected
     # A later copy of the report carries the hash of the signed one.
     later, _ = pdf_text(who.nurse.get(f"/trials/{trial_id}/report.pdf"))
@@ -384,68 +385,74 @@ def test_the_fhir_bundle_carries_the_signed_packet(world, who, app):
     response = who.nurse.get(f"/trials/{trial_id}/fhir")
     assert response.status_code == 200
     assert "3.1666" not in response.get_data(as_text=True)
-    bundle = Bundle.model_validate(response.get_json())
+    bundle = response.get_json()
     by_type: dict[str, list] = {}
-    for item in bundle.entry:
-        by_type.setdefault(item.resource.get_resource_type(), []).append(item)
-    urls = {item.fullUrl: item.resource for item in bundle.entry}
+    for item in bundle["entry"]:
+        by_type.setdefault(item["resource"]["resourceType"], []).append(item)
+    urls = {item["fullUrl"]: item["resource"] for item in bundle["entry"]}
+    code = lambda resource: resource["code"]["coding"][0]["code"]  # noqa: E731
+    observations = [i["resource"] for i in by_type["Observation"]]
 
-    outcome = next(i.resource for i in by_type["Observation"] if i.resource.code.coding[0].code == "trial-outcome")
-    values = {c.code.coding[0].code: c.valueQuantity.value for c in outcome.component if c.valueQuantity}
-    assert float(values["trial_pain"]) == 3.17 and float(values["compliance"]) == 1.0
-    assert any("Mean pain fell by" in c.valueCodeableConcept.text for c in outcome.component if c.valueCodeableConcept)
+    outcome = next(o for o in observations if code(o) == "trial-outcome")
+    values = {c["code"]["coding"][0]["code"]: c["valueQuantity"]["value"] for c in outcome["component"]
+              if "valueQuantity" in c}
+    assert values["trial_pain"] == 3.17 and values["compliance"] == 1.0
+    assert any("Mean pain fell by" in c["valueCodeableConcept"]["text"] for c in outcome["component"]
+               if "valueCodeableConcept" in c)
 
-    symptoms = [i.resource for i in by_type["Observation"]
-                if i.resource.code.coding[0].system == "urn:trial-diary:symptom"]
-    assert sorted(s.code.coding[0].code for s in symptoms) == ["itching", "nausea"]
-    assert all(s.valueBoolean is True for s in symptoms)
+    symptoms = [o for o in observations if o["code"]["coding"][0]["system"].endswith("/CodeSystem/symptom")]
+    assert sorted(code(s) for s in symptoms) == ["itching", "nausea"]
+    assert all(s["valueBoolean"] is True for s in symptoms)
 
-    conditions = [i.resource for i in by_type["Condition"]]
-    assert [(c.code.coding[0].system, c.code.coding[0].code) for c in conditions] == [
+    conditions = [i["resource"] for i in by_type["Condition"]]
+    assert [(c["code"]["coding"][0]["system"], code(c)) for c in conditions] == [
         ("http://hl7.org/fhir/sid/icd-10-cm", "M96.1"), ("http://hl7.org/fhir/sid/icd-10-cm", "M54.16")]
-    trial_procedure = next(i.resource for i in by_type["Procedure"] if i.resource.code.coding)
-    assert (trial_procedure.code.coding[0].system, trial_procedure.code.coding[0].code) == (
+    trial_procedure = next(i["resource"] for i in by_type["Procedure"] if i["resource"]["code"].get("coding"))
+    assert (trial_procedure["code"]["coding"][0]["system"], code(trial_procedure)) == (
         "http://www.ama-assn.org/go/cpt", "63650")
-    assert trial_procedure.status == "completed"
-    assert {r.reference for r in trial_procedure.reasonReference} == {i.fullUrl for i in by_type["Condition"]}
+    assert trial_procedure["status"] == "completed"
+    assert {r["reference"] for r in trial_procedure["reasonReference"]} == {i["fullUrl"] for i in by_type["Condition"]}
     assert len(by_type["Procedure"]) == 3  # the trial and two conservative treatments
-    assert by_type["ImagingStudy"][0].resource.modality[0].code == "MR"
-    facts = {i.resource.code.coding[0].code: i.resource for i in by_type["Observation"]
-             if i.resource.code.coding[0].system == "urn:trial-diary:documentation"}
-    assert facts["psychological-evaluation"].valueBoolean is True
-    assert facts["psychological-evaluation"].effectiveDateTime.isoformat() == "2026-09-14"
-    assert facts["substance-use-screening"].valueCodeableConcept.coding[0].code == "negative"
+    assert by_type["ImagingStudy"][0]["resource"]["modality"][0]["code"] == "MR"
+    facts = {code(o): o for o in observations if o["code"]["coding"][0]["system"].endswith("/documentation")}
+    assert facts["psychological-evaluation"]["valueBoolean"] is True
+    assert facts["psychological-evaluation"]["effectiveDateTime"] == "2026-09-14"
+    assert facts["substance-use-screening"]["valueCodeableConcept"]["coding"][0]["code"] == "negative"
 
-    report = by_type["DiagnosticReport"][0].resource
-    form = report.presentedForm[0]
-    assert form.contentType == "application/pdf" and form.data == signed  # the model decodes base64Binary
-    assert form.hash == hashlib.sha1(signed).digest()  # FHIR defines Attachment.hash as SHA-1
-    assert report.status == "final" and report.identifier[0].value == hashlib.sha256(signed).hexdigest()
-    assert urls[report.result[0].reference] is outcome
+    report = by_type["DiagnosticReport"][0]["resource"]
+    form = report["presentedForm"][0]
+    assert form["contentType"] == "application/pdf" and base64.b64decode(form["data"]) == signed
+    assert base64.b64decode(form["hash"]) == hashlib.sha1(signed).digest()  # FHIR defines Attachment.hash as SHA-1
+    named = base64.urlsafe_b64encode(hashlib.sha256(signed).digest()).decode().rstrip("=")
+    assert report["status"] == "amended" and report["identifier"][0] == {"system": "urn:ietf:rfc:3986",
+                                                                        "value": f"ni:///sha-256;{named}"}
+    assert urls[report["result"][0]["reference"]] is outcome
+    document = by_type["DocumentReference"][0]["resource"]
+    assert base64.b64decode(document["content"][0]["attachment"]["data"]) == signed
 
-    impression = by_type["ClinicalImpression"][0].resource
-    assert impression.finding[0].itemCodeableConcept.coding[0].code == "implant"
-    practitioner = urls[impression.assessor.reference]
-    assert practitioner.identifier[0].system == "http://hl7.org/fhir/sid/us-npi"
-    assert practitioner.identifier[0].value == "1234567893"
-    organization = by_type["Organization"][0].resource
-    assert organization.identifier[0].value == "1245319599"
-    assert organization.address[0].line[0] == "1200 Riverside Drive"
+    impression = by_type["ClinicalImpression"][0]["resource"]
+    assert impression["finding"][0]["itemCodeableConcept"]["coding"][0]["code"] == "implant"
+    practitioner = urls[impression["assessor"]["reference"]]
+    assert practitioner["identifier"][0] == {"system": "http://hl7.org/fhir/sid/us-npi", "value": "1234567893"}
+    organization = by_type["Organization"][0]["resource"]
+    assert organization["identifier"][0]["value"] == "1245319599"
+    assert organization["address"][0]["line"][0] == "1200 Riverside Drive"
 
-    provenance = by_type["Provenance"][0].resource
-    assert {t.reference for t in provenance.target} == {by_type["DiagnosticReport"][0].fullUrl,
-                                                        by_type["ClinicalImpression"][0].fullUrl}
-    signature = json.loads(provenance.signature[0].data)  # the model decodes base64Binary
+    provenance = by_type["Provenance"][0]["resource"]
+    assert {t["reference"] for t in provenance["target"]} == {by_type["DiagnosticReport"][0]["fullUrl"],
+                                                              by_type["ClinicalImpression"][0]["fullUrl"]}
+    signature = json.loads(base64.b64decode(provenance["signature"][0]["data"]))
     assert signature["report_sha256"] == hashlib.sha256(signed).hexdigest() and signature["npi"] == "1234567893"
-    assert provenance.signature[0].who.reference == impression.assessor.reference
+    assert provenance["signature"][0]["who"]["reference"] == impression["assessor"]["reference"]
 
 
 def test_a_bundle_before_the_decision_carries_the_current_report(world, who, app):
     who.patient.post(f"/trials/{world.trial_id}/entries", json=entry(score=3, symptoms=["fever"]))
     drain(app)
-    bundle = Bundle.model_validate(who.nurse.get(f"/trials/{world.trial_id}/fhir").get_json())
-    types = [item.resource.get_resource_type() for item in bundle.entry]
+    bundle = who.nurse.get(f"/trials/{world.trial_id}/fhir").get_json()
+    types = [item["resource"]["resourceType"] for item in bundle["entry"]]
     assert "ClinicalImpression" not in types and "Provenance" not in types and "Condition" not in types
-    report = next(item.resource for item in bundle.entry if item.resource.get_resource_type() == "DiagnosticReport")
-    assert report.status == "preliminary"
-    assert report.presentedForm[0].data.startswith(b"%PDF")
+    report = next(item["resource"] for item in bundle["entry"]
+                  if item["resource"]["resourceType"] == "DiagnosticReport")
+    assert report["status"] == "preliminary"
+    assert base64.b64decode(report["presentedForm"][0]["data"]).startswith(b"%PDF")

@@ -106,13 +106,15 @@ def test_the_physician_records_the_decision_once(app, world):
     physician = console_user(app, world.physician)
     page = f"/console/trials/{world.trial_id}"
     missing = physician.post(f"{page}/decision", {"decision": "implant"}, page=page)
-    assert missing.status_code == 302
-    assert "Rationale" in physician.get(page).get_data(as_text=True)
+    assert missing.status_code == 422
+    kept = missing.get_data(as_text=True)
+    assert "Not recorded" in kept and 'value="implant" required checked' in kept  # the choice is kept
     done = physician.post(f"{page}/decision", {"decision": "implant", "rationale": "Relief 60 %, function up."},
                           page=page)
     assert done.status_code == 302
     html = physician.get(page).get_data(as_text=True)
-    assert "Decision recorded: Implant." in html and "Relief 60 %, function up." in html
+    assert "Decision recorded: Proceed to a permanent spinal cord stimulator implant." in html
+    assert "Relief 60 %, function up." in html
     assert "Record the decision" not in html
     with app.app_context():
         assert db.session.execute(select(Decision)).scalar_one().decision == "implant"
@@ -145,29 +147,43 @@ def test_register_a_patient_shows_the_code_as_text_and_qr(app, world):
     assert bad.status_code == 422
     text = bad.get_data(as_text=True)
     assert "date_of_birth" in text and "email" in text and "Not an IANA timezone" in text
+    assert "Unknown if the patient did not say" in text  # the sex for the record is asked, never defaulted
     response = nurse.post("/console/patients/new", {"display_name": "J. Doe", "mrn": "M-1",
                                                     "date_of_birth": "1960-05-01", "email": "jdoe@example.test",
-                                                    "timezone": "Europe/Paris"}, page="/console/patients/new")
-    assert response.status_code == 201
-    html = response.get_data(as_text=True)
+                                                    "gender": "female", "timezone": "Europe/Paris"},
+                          page="/console/patients/new")
+    assert response.status_code == 303  # post/redirect/get: a reload never registers the patient twice
+    shown = response.headers["Location"]
+    html = nurse.get(shown).get_data(as_text=True)
     code = re.search(r"data-enrollment-code>([A-Z0-9-]+)<", html).group(1)
+    assert f"data-enrollment-code>{code}<" in nurse.get(shown).get_data(as_text=True)  # a reload reads it again
+    with app.app_context():
+        assert len(db.session.execute(select(Patient.id).where(Patient.mrn == "M-1")).all()) == 1
     qr = html[html.index("<svg"):html.index("</svg>")]
     assert "<script" not in qr and "<style" not in qr  # allowed by a CSP without inline script or style
     enrolled = app.test_client().post("/api/v1/auth/enroll", json={"enrollment_code": code,
                                                                    "password": "a-long-password"})
     assert enrolled.status_code == 200
     with app.app_context():
-        patient_id = db.session.execute(select(Patient.id).where(Patient.mrn == "M-1")).scalar_one()
-    again = nurse.post(f"/console/patients/{patient_id}/code", page=f"/console/patients/{patient_id}")
-    assert again.status_code == 201 and "data-enrollment-code" in again.get_data(as_text=True)
+        patient_id, gender = db.session.execute(select(Patient.id, Patient.gender).where(Patient.mrn == "M-1")).one()
+    assert gender == "female"
+    page = nurse.get(f"/console/patients/{patient_id}").get_data(as_text=True)
+    assert "<dt>Sex for the medical record</dt><dd>Female</dd>" in page
+    again = nurse.post(f"/console/patients/{patient_id}/code", page=f"/console/patients/{patient_id}",
+                       follow_redirects=True)
+    assert again.status_code == 200 and "data-enrollment-code" in again.get_data(as_text=True)
+    other = console_user(app, world.nurse).get(f"/console/patients/{patient_id}/code")  # another browser: no code
+    assert other.status_code == 302
+    assert other.headers["Location"].endswith(f"/console/patients/{patient_id}#code-heading")
     assert _audit(app, "patient.enrollment_code")[-1].patient_id == patient_id
 
 
 def test_new_trial_form_shows_defaults_and_creates_the_trial(app, world):
     nurse = console_user(app, world.nurse)
     form = nurse.get(f"/console/trials/new?patient_id={world.patient_id}").get_data(as_text=True)
-    assert "Pain relief asked for (%)" in form and "Spinal cord stimulator (SCS) trial: 50" in form
-    assert "Intrathecal drug delivery trial: hour" in form
+    assert "Pain relief asked for (%)" in form and 'data-label="Default">50<' in form
+    assert "Intrathecal" not in form.split("<h1>")[1].split("</h1>")[0]  # the SCS form, nothing of the others
+    assert "Target and agent of the block" not in form and "Local anaesthetic" not in form
     start = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
     end = (datetime.now(UTC) + timedelta(days=8)).strftime("%Y-%m-%dT%H:%M")
     fields = {"patient_id": str(world.patient_id), "therapy": "scs", "start_at": start, "end_at": end,
@@ -196,7 +212,7 @@ def test_a_diagnostic_block_is_registered_from_the_console(app, world):
     fields = {"patient_id": str(world.patient_id), "therapy": "medial_branch_block", "start_at": start,
               "timezone": "UTC", "baseline.pain": "7", "care_team": [str(world.nurse_id)]}
     missing = nurse.post("/console/trials/new", fields, page=block)
-    assert missing.status_code == 422 and "Required for a medial_branch_block" in missing.get_data(as_text=True)
+    assert missing.status_code == 422 and "Required for a medial branch block" in missing.get_data(as_text=True)
     created = nurse.post("/console/trials/new", {**fields, "target.region": "lumbar", "target.side": "left",
                                                  "target.levels": "L4-L5, L5-S1", "agent": "lidocaine"}, page=block)
     assert created.status_code == 302, created.get_data(as_text=True)
@@ -245,14 +261,21 @@ def test_admin_creates_and_deactivates_staff_and_manages_webhooks(app, world):
     assert short.status_code == 422 and "password" in short.get_data(as_text=True)
     with app.app_context():
         new_id = db.session.execute(select(User.id).where(User.email == "new.nurse@example.test")).scalar_one()
-    assert admin.post(f"/console/admin/staff/{new_id}/deactivate", page="/console/admin/staff").status_code == 302
+    unconfirmed = admin.post(f"/console/admin/staff/{new_id}/deactivate", page="/console/admin/staff")
+    assert unconfirmed.status_code == 422 and "Tick the box to confirm" in unconfirmed.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(User, new_id).active is True  # one click does not deactivate
+    assert admin.post(f"/console/admin/staff/{new_id}/deactivate", {"confirm": "yes"},
+                      page="/console/admin/staff").status_code == 302
     with app.app_context():
         assert db.session.get(User, new_id).active is False
         admin_id = db.session.execute(select(User.id).where(User.email == world.admin)).scalar_one()
-    refused = admin.post(f"/console/admin/staff/{admin_id}/deactivate", page="/console/admin/staff")
+    refused = admin.post(f"/console/admin/staff/{admin_id}/deactivate", {"confirm": "yes"},
+                         page="/console/admin/staff")
     assert refused.status_code == 302
     assert "You cannot deactivate your own account." in admin.get("/console/admin/staff").get_data(as_text=True)
-    assert admin.post("/console/admin/staff/999999/deactivate", page="/console/admin/staff").status_code == 404
+    assert admin.post("/console/admin/staff/999999/deactivate", {"confirm": "yes"},
+                      page="/console/admin/staff").status_code == 404
     app.config["WEBHOOK_ALLOW_PRIVATE"] = True
     try:
         bare = admin.post("/console/admin/webhooks", {"url": "http://127.0.0.1:9/bare"}, page="/console/admin/webhooks")

@@ -130,7 +130,8 @@ def test_deactivating_an_account_ends_its_console_session_at_once(app, world):
     nurse = console_user(app, world.nurse)
     admin = console_user(app, world.admin)
     assert nurse.get("/console/").status_code == 200
-    response = admin.post(f"/console/admin/staff/{world.nurse_id}/deactivate", page="/console/admin/staff")
+    response = admin.post(f"/console/admin/staff/{world.nurse_id}/deactivate", {"confirm": "yes"},
+                          page="/console/admin/staff")
     assert response.status_code == 302
     assert nurse.get("/console/").status_code == 302
     assert nurse.get("/console/live/worklist").status_code == 401

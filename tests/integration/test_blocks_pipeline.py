@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from api.extensions import db
-from api.models import BlockReminder, Evaluation
+from api.models import BlockReminder, Evaluation, Notification, User
 
 from ..conftest import entry, sign_in
 from ..factories import ClinicFactory, PatientFactory, UserFactory
@@ -100,3 +100,38 @@ def test_the_pathway_reaches_rfa_candidate_after_two_positive_blocks(pg, workers
     assert row["target"] == {"region": "lumbar", "side": "right"}
     assert [(b["trial_id"], b["outcome"]) for b in row["blocks"]] == [(ids[0], "success"), (ids[1], "success")]
     assert row["frequency_exceeded"] is False
+
+
+def test_a_block_registered_after_its_end_is_told_once_its_diary_synced(pg, workers, client_of):
+    """The worker holds the first final message of a late-registered block for the diary (30 minutes from the
+    registration): the phone syncs meanwhile, and the care team is told the synced result only."""
+    patient_id, patient_email, nurse_email = _people(pg)
+    with pg.app_context():
+        nurse_id = db.session.execute(select(User.id).where(User.email == nurse_email)).scalar_one()
+    nurse, patient = sign_in(client_of(pg), nurse_email), sign_in(client_of(pg), patient_email)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=10)
+    trial = nurse.post("/trials", json={
+        "patient_id": patient_id, "therapy": "medial_branch_block", "start_at": start.isoformat(),
+        "end_at": (start + timedelta(hours=8)).isoformat(), "baseline": {"pain": 8}, "target": TARGET,
+        "agent": "lidocaine", "care_team": [nurse_id]}).get_json()
+    workers.start()
+    held = wait_for(lambda: _told(pg, trial["id"]), 120, message="the held first final message")
+    assert held[0].state == "pending" and "insufficient data" in held[0].subject
+    patient.post(f"/trials/{trial['id']}/entries/batch", json={"entries": _example(start)})
+    wait_for(lambda: [n for n in _told(pg, trial["id"]) if "positive block" in n.subject], 120,
+             message="the held message replaced by the synced result")
+    with pg.app_context():  # the 30 minutes pass
+        db.session.execute(update(Notification).where(Notification.trial_id == trial["id"])
+                           .values(next_attempt_at=datetime.now(UTC)))
+        db.session.commit()
+    sent = wait_for(lambda: [n for n in _told(pg, trial["id"]) if n.state == "sent"], 120, message="the message")
+    assert [n.subject.split(": ", 1)[1] for n in _told(pg, trial["id"])] == ["final result positive block"]
+    assert "proceed to ablation or injection" in sent[0].body
+
+
+def _told(app, trial_id: int) -> list[Notification]:
+    with app.app_context():
+        rows = db.session.execute(select(Notification).where(
+            Notification.trial_id == trial_id, Notification.cause == "evaluation")).scalars().all()
+        db.session.expunge_all()
+        return rows

@@ -150,9 +150,11 @@ def test_a_real_worker_drains_the_outbox_and_its_task_counters_move(pg, workers,
     assert requests.get(worker_metrics, headers={"Authorization": "Bearer wrong"}, timeout=10).status_code == 401
     tasks = scrape_url(worker_metrics)
     # Run in the pool's child process, counted in its file, read by the exporter in the main process.
-    assert value(tasks, "trial_diary_celery_tasks_total", task="diary.entry_stored", outcome="success") == 3
+    # The follow-ups of entries stored within the same moment go to the worker in one message (one task).
+    follow_ups = value(tasks, "trial_diary_celery_tasks_total", task="diary.entry_stored", outcome="success")
+    assert 1 <= follow_ups <= 3
     assert value(tasks, "trial_diary_celery_tasks_total", task="outbox.dispatch_due", outcome="success") >= 1
-    assert value(tasks, "trial_diary_celery_task_duration_seconds_count", task="diary.entry_stored") == 3
+    assert value(tasks, "trial_diary_celery_task_duration_seconds_count", task="diary.entry_stored") == follow_ups
 
     # A task that fails: trial ids that are not numbers fail on PostgreSQL, and are not retried.
     pg.extensions["celery"].send_task("evaluations.run", args=[["not-a-trial-id"]])

@@ -5,9 +5,16 @@ from types import SimpleNamespace
 
 from api.domain.evaluation import Baseline, Entry, TrialFacts, evaluate
 from api.domain.protocol import effective_protocol
+from api.domain.therapies import REGISTRY
 from api.exports import TrialRecord
 from api.exports.charts import block_chart
-from api.exports.wording import criterion_sentence, criterion_title, next_step_words, outcome_words
+from api.exports.wording import (
+    criterion_sentence,
+    criterion_title,
+    decision_words,
+    next_step_words,
+    outcome_words,
+)
 
 START = datetime(2026, 11, 10, 9, tzinfo=UTC)
 
@@ -34,6 +41,15 @@ def test_outcomes_are_said_per_therapy():
     assert outcome_words("insufficient_data", "nerve_root_block") == "insufficient data"
     assert outcome_words("success", "pns") == "success" and outcome_words("failure") == "failure"
     assert next_step_words("rfa_candidate").startswith("candidate for radiofrequency ablation")
+
+
+def test_decisions_are_said_per_therapy_and_a_block_speaks_of_the_block():
+    assert decision_words("implant", "scs") == "Proceed to a permanent spinal cord stimulator implant"
+    assert decision_words("repeat_trial", "intrathecal") == "Repeat the trial"
+    assert decision_words("implant", "medial_branch_block") == "Proceed to ablation or injection"
+    assert decision_words("repeat_trial", "sacroiliac_block") == "Repeat the block"
+    assert all("implant" not in words.lower() for therapy in REGISTRY.values() if therapy.is_block
+               for _, words in therapy.decisions + ((None, therapy.decision_question),))
 
 
 def test_the_block_chart_draws_the_threshold_and_the_run_in_svg_and_png():

@@ -6,13 +6,12 @@ Off CI, a missing Chromium, PostgreSQL or Redis skips these tests with the reaso
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 
 import pytest
 from werkzeug.serving import make_server
 
+from tests.browser import browser  # noqa: F401  (the fixture, used by name)
 from tests.integration.conftest import (  # noqa: F401  (fixtures, used by name)
     free_port,
     pg,
@@ -22,31 +21,6 @@ from tests.integration.conftest import (  # noqa: F401  (fixtures, used by name)
     unavailable,
     workers,
 )
-
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-
-
-def chromium_path() -> str | None:
-    for candidate in (os.environ.get("CHROMIUM"), shutil.which("chromium"), "/usr/bin/chromium"):
-        if candidate and os.path.exists(candidate):
-            return candidate
-    return None
-
-
-@pytest.fixture(scope="session")
-def browser():
-    path = chromium_path()
-    if path is None:
-        unavailable("Chromium is not installed (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("Playwright for Python is not installed")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -60,5 +34,4 @@ def server(pg):  # noqa: F811  (the fixture imported above)
     yield f"http://127.0.0.1:{http.server_port}"
     http.shutdown()
     thread.join(10)
-    saved = pg.config["CONSOLE_REFRESH_SECONDS"]
     pg.config["CONSOLE_REFRESH_SECONDS"] = saved

@@ -58,6 +58,7 @@ def test_a_clinic_day_in_the_browser(pg, server, browser, workers):
     nurse.get_by_label("Name").fill("Rosa Alvarez")
     nurse.get_by_label("Medical record number (MRN)").fill("RPC-0042")
     nurse.get_by_label("Date of birth").fill("1961-03-14")
+    nurse.get_by_label("Sex for the medical record").select_option("female")
     nurse.get_by_label("Patient's email").fill("rosa.alvarez@example.test")
     nurse.get_by_label("Timezone").fill("Europe/Paris")
     nurse.get_by_role("button", name="Register and show the enrollment code").click()
@@ -68,11 +69,11 @@ def test_a_clinic_day_in_the_browser(pg, server, browser, workers):
     nurse.get_by_role("link", name="Start a trial for Rosa Alvarez").click()
     start = datetime.now(UTC) - timedelta(days=4, hours=2)
     end = datetime.now(UTC) + timedelta(days=3)
-    nurse.get_by_label("Therapy").select_option("scs")
+    assert nurse.get_by_label("Therapy", exact=True).input_value() == "scs"  # the SCS form by default
     nurse.get_by_label("Device").fill("Trial leads, 2 x 8 contacts")
     nurse.get_by_label("Start (implant, bolus or block)").fill(start.strftime("%Y-%m-%dT%H:%M"))
     nurse.get_by_label("End", exact=True).fill(end.strftime("%Y-%m-%dT%H:%M"))
-    nurse.get_by_label("Timezone").fill("UTC")
+    nurse.get_by_label("Timezone").select_option("UTC")
     nurse.get_by_label("Pain, 1-10").fill("8")
     nurse.get_by_label("Opioid use, MME a day").fill("30")
     nurse.get_by_label("Oswestry Disability Index, 0-100").fill("48")
@@ -119,7 +120,9 @@ def test_a_clinic_day_in_the_browser(pg, server, browser, workers):
     alerts_page.get_by_text("No open alerts.").wait_for()
     acknowledged = alerts_page.locator("#done-heading + .table-wrap").inner_text()
     assert "Phoned Rosa: seen in clinic at 3 pm" in acknowledged and "Nora Nurse" in acknowledged
-    row.get_by_text("None").wait_for(timeout=60_000)  # the worklist follows, still without a reload
+    # The worklist follows, still without a reload: the critical alert of the day stays on the row, answered.
+    row.get_by_text("Critical, acknowledged").wait_for(timeout=60_000)
+    assert "by Nora Nurse" in row.inner_text() and "Critical × 1" not in row.inner_text()
     assert nurse.evaluate("window.__notReloaded") is True
 
     # The lead comes out today: the nurse moves the end; the worker writes the final evaluation.
@@ -128,7 +131,7 @@ def test_a_clinic_day_in_the_browser(pg, server, browser, workers):
     nurse.get_by_role("button", name="Move the end").click()
     nurse.get_by_text("End date moved.").wait_for()
 
-    # The physician reads the criteria, records the decision and downloads the PDF.
+    # The physician reads the criteria, records the decision and downloads the signed PDF.
     doctor_context = browser.new_context(viewport={"width": 768, "height": 1000}, accept_downloads=True)
     doctor_context.set_default_timeout(60_000)
     doctor = doctor_context.new_page()
@@ -144,12 +147,12 @@ def test_a_clinic_day_in_the_browser(pg, server, browser, workers):
     criteria = doctor.locator("ul.criteria").inner_text()
     assert "Pain relief" in criteria and "from the pre-trial baseline" in criteria and "_" not in criteria
     assert doctor.locator("img.charts").evaluate("img => img.complete && img.naturalWidth > 0")
-    doctor.get_by_label("Implant", exact=True).check()
+    doctor.get_by_label("Proceed to a permanent spinal cord stimulator implant", exact=True).check()
     doctor.get_by_label("Rationale").fill("Relief above 50 %, function better; proceed to the permanent implant.")
     doctor.get_by_role("button", name="Record the decision").click()
-    doctor.get_by_text("Decision recorded: Implant.").wait_for()
-    with doctor.expect_download() as download:
-        doctor.get_by_role("link", name="Trial report (PDF)").click()
+    doctor.get_by_text("Decision recorded: Proceed to a permanent spinal cord stimulator implant.").wait_for()
+    with doctor.expect_download() as download:  # the report as signed (the current one opens inline)
+        doctor.get_by_role("link", name="Signed report, as the physician signed it (PDF)").click()
     with open(download.value.path(), "rb") as pdf:
         assert pdf.read(5) == b"%PDF-"
     assert csp_problems == []
