@@ -195,41 +195,48 @@ def batch_upload(address: str, target: tuple[str, str], *, entries: int, repeat:
 
 
 class CpuMeter:
-    """CPU seconds used by the server's processes and by PostgreSQL's, between start() and stop().
+    """CPU seconds used by the server's processes and by PostgreSQL's backends of `database_url`, between start()
+    and stop().
 
-    Read from /proc: the split shows where a request's cost lies (the application or the database).
+    Read from /proc: the split shows where a request's cost lies (the application or the database). Only the
+    backends connected to the benchmark's own database count: other work on the same PostgreSQL (other test
+    runs on a shared machine) made the figure vary by more than the service's own cost. A backend that connects
+    during the measurement counts whole; one that disconnects during it is lost (the pools keep theirs).
     """
 
-    def __init__(self, server_pid: int):
+    def __init__(self, server_pid: int, database_url: str):
         self.server_pid = server_pid
+        self.database = database_url.rsplit("/", 1)[1]
 
-    def _sample(self) -> dict[str, float]:
+    def _backends(self) -> set[int]:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
+            return {pid for pid, in connection.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.database,))}
+
+    def _sample(self) -> dict[str, dict[int, float]]:
         ticks = os.sysconf("SC_CLK_TCK")
-        server_pids = {self.server_pid, *_children(self.server_pid)}
-        totals = {"server": 0.0, "postgres": 0.0}
-        for pid in filter(str.isdigit, os.listdir("/proc")):
-            try:
-                with open(f"/proc/{pid}/stat") as file:
-                    stat = file.read()
-                with open(f"/proc/{pid}/comm") as file:
-                    command = file.read().strip()
-            except OSError:
-                continue
-            fields = stat[stat.rindex(")") + 2:].split()
-            used = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
-            if int(pid) in server_pids:
-                totals["server"] += used
-            elif command.startswith("postgres"):
-                totals["postgres"] += used
-        return totals
+        groups = {"server": {self.server_pid, *_children(self.server_pid)}, "postgres": self._backends()}
+        used: dict[str, dict[int, float]] = {name: {} for name in groups}
+        for name, pids in groups.items():
+            for pid in pids:
+                try:
+                    with open(f"/proc/{pid}/stat") as file:
+                        stat = file.read()
+                except OSError:
+                    continue
+                fields = stat[stat.rindex(")") + 2:].split()
+                used[name][pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+        return used
 
     def start(self) -> None:
         self.before = self._sample()
 
     def stop(self, requests: int) -> dict[str, float]:
         after = self._sample()
-        return {f"{name}_cpu_ms_per_request": round((after[name] - self.before[name]) * 1000 / max(requests, 1), 3)
-                for name in after}
+        spent = {name: sum(seconds - self.before[name].get(pid, 0.0) for pid, seconds in pids.items())
+                 for name, pids in after.items()}
+        return {f"{name}_cpu_ms_per_request": round(seconds * 1000 / max(requests, 1), 3)
+                for name, seconds in spent.items()}
 
 
 def _children(pid: int) -> list[int]:

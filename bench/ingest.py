@@ -42,7 +42,8 @@ def seed(url: str, trials: int) -> list[tuple[str, str]]:
         for n in range(trials):
             user = User(clinic=clinic, email=f"p{n}@bench.test", role="patient", password_hash=password_hash)
             patient = Patient(clinic=clinic, user=user, display_name=f"P{n}", mrn=f"B{n}",
-                              date_of_birth=datetime(1960, 1, 1).date(), timezone="UTC")
+                              date_of_birth=datetime(1960, 1, 1).date(), timezone="UTC",
+                              enrolled_at=start)  # the code used: only then does the sign-in reach the trial
             trial = Trial(clinic_id=clinic.id, patient=patient, therapy="scs", start_at=start,
                           end_at=start + timedelta(days=7), timezone="UTC", baseline={"pain": 8},
                           protocol_overrides={}, created_by=nurse.id,
@@ -86,7 +87,7 @@ def main() -> None:
                              "peak_load_generator": generator, "half_peak_load_generator": "python open loop"}}
 
         def peak(server, paths):
-            meter = CpuMeter(server.pid)
+            meter = CpuMeter(server.pid, url)
             meter.start()
             if generator == "wrk":
                 result = wrk.peak(server.address, paths, connections=args.clients, seconds=args.seconds)
