@@ -119,11 +119,13 @@ class Publisher:
     alert's messages never wait behind the follow-ups of ordinary entries. The rest: a publish costs about half
     a millisecond of CPU, as much as storing an entry, so one message per entry would halve the ingest. The
     thread gathers what arrives within WINDOW_SECONDS, and the ids for a task in TOGETHER (it takes a list) go
-    as one message of up to BATCH ids."""
+    as one message of up to BATCH ids. The window is 100 ms: an ordinary entry's follow-up feeds an evaluation
+    debounced by seconds, so the wait is invisible, while a 10 ms window gathered only two or three entries of a
+    busy worker and its publishes cost a fifth of the ingest (docs/benchmarks.md). Urgent work never waits."""
 
     CAPACITY = 10_000
-    WINDOW_SECONDS = 0.01
-    BATCH = 20
+    WINDOW_SECONDS = 0.1
+    BATCH = 100
     TOGETHER = frozenset({"diary.entry_stored"})
 
     def __init__(self, celery: Celery, *, breaker_seconds: float, urgent_queue: str):

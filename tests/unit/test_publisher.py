@@ -36,14 +36,15 @@ class Broker:
 def test_urgent_work_goes_first_and_alone_and_the_rest_in_batches():
     broker = Broker()
     publisher = Publisher(broker, breaker_seconds=60, urgent_queue="q-urgent")
-    ordinary = [(ENTRY_STORED, n, False, "req-1") for n in range(45)]
+    many = 2 * Publisher.BATCH + 5
+    ordinary = [(ENTRY_STORED, n, False, "req-1") for n in range(many)]
     publisher.submit([*ordinary, (ENTRY_STORED, 99, True, "req-2"), (DELIVER, 7, False, "req-3")])
     sent = broker.wait_for(5)
     assert sent[0] == (ENTRY_STORED, 99, "req-2", "q-urgent")
     assert (DELIVER, 7, "req-3", None) in sent
     batches = [message for message in sent if isinstance(message[1], list)]
-    assert [len(batch[1]) for batch in batches] == [20, 20, 5]
-    assert sorted(n for batch in batches for n in batch[1]) == list(range(45))
+    assert [len(batch[1]) for batch in batches] == [Publisher.BATCH, Publisher.BATCH, 5]
+    assert sorted(n for batch in batches for n in batch[1]) == list(range(many))
     assert all(batch[2] == "req-1" and batch[3] is None for batch in batches)
 
 
