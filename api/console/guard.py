@@ -20,6 +20,12 @@ from . import CONTENT_SECURITY_POLICY, bp, csrf, present
 log = logging.getLogger(__name__)
 
 
+# In the console's cookie: the account signed in with a temporary password an admin gave; until it chooses its own,
+# every page but that one (and signing out) leads there.
+CHOOSING_PASSWORD = "choosing_password"
+_WHILE_CHOOSING = frozenset({"console.own_password", "console.own_password_post", "console.keep_alive"})
+
+
 def staff_page(*roles: str, active: bool = True):
     """View decorator: the signed-in staff member of a live console session, passed to the view as `user`.
 
@@ -41,6 +47,11 @@ def staff_page(*roles: str, active: bool = True):
                     return Response("Signed out.", status=401, mimetype="text/plain")
                 wanted = request.full_path if request.method == "GET" else None
                 return redirect(url_for("console.sign_in", next=wanted))
+            if session.get(CHOOSING_PASSWORD) and request.endpoint not in _WHILE_CHOOSING:
+                if not active:
+                    return Response("Choose your password first.", status=401, mimetype="text/plain")
+                flash("Choose a password of your own first: the one you signed in with was temporary.", "info")
+                return redirect(url_for("console.own_password"))
             if user.role not in roles:
                 raise Forbidden("Your role does not open this page.")
             g.console_user = user

@@ -214,6 +214,7 @@ FIELD_LABELS = {
     "baseline.odi": "Baseline Oswestry Disability Index", "baseline.interference": "Baseline pain interference",
     "npi": "NPI", "role": "Role", "password": "Password", "url": "Address", "rule": "What is expected",
     "until": "Until", "note": "Note", "rationale": "Rationale", "decision": "Decision", "phone": "Phone",
+    "current_password": "Current password", "new_password": "New password", "repeat_password": "New password again",
 }
 
 

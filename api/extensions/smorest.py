@@ -42,7 +42,7 @@ class ErrorSchema(openapi.Out):
 
     code = ma.fields.String(metadata={
         "description": "What went wrong, for programs: e.g. validation_error, not_found, conflict, trial_closed, "
-                       "unauthorized, service_unavailable."})
+                       "unauthorized, password_change_required, service_unavailable."})
     status = ma.fields.Integer(metadata={"description": "The HTTP status."})
     message = ma.fields.String(metadata={"description": "What went wrong, in words."})
     errors = openapi.optional(openapi.FieldErrors(metadata={

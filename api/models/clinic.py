@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now
@@ -54,6 +54,9 @@ class User(db.Model):
     # NULL until a patient enrolls: such an account cannot sign in.
     password_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)
+    # Set when an admin gave a temporary password: the account signs in only to choose its own (the console's
+    # password page) until it does; the API refuses it tokens meanwhile.
+    password_change_required: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
     clinic: Mapped[Clinic] = relationship()

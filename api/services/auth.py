@@ -11,7 +11,7 @@ from flask_jwt_extended import create_access_token, create_refresh_token, decode
 from sqlalchemy import or_, select, update
 
 from ..clock import now
-from ..errors import Invalid, Unauthorized
+from ..errors import Invalid, PasswordChangeRequired, Unauthorized
 from ..extensions import db
 from ..extensions.database import get_locked
 from ..models import AuthSession, EnrollmentCode, Patient, Trial, User
@@ -21,6 +21,8 @@ from .notifications import account_reenrolled
 from .passwords import hash_password, password_problem, verify
 
 BAD_CREDENTIALS = "Email or password is not correct."
+TEMPORARY_PASSWORD = ("This password is a temporary one: sign in to the clinic console with it and choose a password "
+                      "of your own, then sign in here with that.")
 # One answer for a code that is not valid, used or expired, and for a second clinic's code with a password that is
 # not the account's (services.auth._redeem): the holder of a valid code does not learn which.
 BAD_CODE = ("The enrollment code is not valid or has expired, or the password is not correct: if you already keep "
@@ -63,6 +65,8 @@ def login(*, email: str, password: str) -> Tokens:
     user = db.session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
     if not verify(user.password_hash if user else None, password) or not user.active:
         raise Unauthorized(BAD_CREDENTIALS)
+    if user.password_change_required:  # told only to whoever holds the (temporary) password
+        raise PasswordChangeRequired(TEMPORARY_PASSWORD)
     tokens = _open_session(user)
     db.session.commit()
     return tokens
@@ -72,6 +76,16 @@ def open_cookie_session(*, kind: str, email: str, password: str) -> str:
     """A browser face's sign-in session id ("console" for staff, "diary" for patients) for a correct email and
     password; one answer for every failure (as `login`). A correct account at the wrong face is told where to go,
     and a patient whose diary is closed is told so."""
+    return _cookie_sign_in(kind=kind, email=email, password=password).session_id
+
+
+@dataclass(frozen=True)
+class CookieSignIn:
+    session_id: str
+    password_change_required: bool  # a temporary password: the console lets it only choose the account's own
+
+
+def _cookie_sign_in(*, kind: str, email: str, password: str) -> CookieSignIn:
     user = db.session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
     if not verify(user.password_hash if user else None, password) or not user.active:
         raise Unauthorized(BAD_CREDENTIALS)
@@ -81,9 +95,9 @@ def open_cookie_session(*, kind: str, email: str, password: str) -> str:
         if user.role != "patient":
             raise StaffAccount(STAFF_USE_THE_CONSOLE)
         _ensure_diary_open(user.id)
-    session_id = _cookie_session(user, kind)
+    signed_in = CookieSignIn(_cookie_session(user, kind), user.password_change_required)
     db.session.commit()
-    return session_id
+    return signed_in
 
 
 def open_cookie_session_by_link(*, kind: str, token: str) -> str:
@@ -97,9 +111,9 @@ def open_cookie_session_by_link(*, kind: str, token: str) -> str:
     return session_id
 
 
-def open_console_session(*, email: str, password: str) -> str:
-    """A console sign-in session's id for a staff member's correct email and password (`open_cookie_session`)."""
-    return open_cookie_session(kind="console", email=email, password=password)
+def open_console_session(*, email: str, password: str) -> CookieSignIn:
+    """A console sign-in session for a staff member's correct email and password (`open_cookie_session`)."""
+    return _cookie_sign_in(kind="console", email=email, password=password)
 
 
 def refresh(*, session_id: str, refresh_jti: str) -> Tokens:

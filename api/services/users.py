@@ -11,7 +11,7 @@ from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..models import AuthSession, Clinic, User
 from .access import Actor
-from .passwords import hash_password, password_problem
+from .passwords import hash_password, password_problem, verify
 
 
 def create_staff_user(*, clinic_id: int, email: str, role: str, password: str, display_name: str | None = None) -> User:
@@ -67,10 +67,11 @@ TEMPORARY_PASSWORD_BYTES = 12  # 16 URL-safe characters: 96 random bits
 def reset_staff_password(*, admin: Actor, user_id: int) -> tuple[User, str]:
     """Give a colleague a new random password, to be handed over in person or by phone, and end the account's
     sign-in sessions at once (whoever knew the old password is out). Returns the account and the password, which
-    is stored only as its hash: the caller shows it once. The admin's own password is changed by the admin."""
+    is stored only as its hash: the caller shows it once. It is temporary: the account signs in only to choose a
+    password of its own (`change_own_password`). The admin's own password is changed like anyone's."""
     user = staff_member(admin=admin, user_id=user_id)
     if user.id == admin.id:
-        raise Invalid("Change your own password by signing in with it, not here.",
+        raise Invalid("Change your own password on the Your password page, not here.",
                       errors={"user_id": ["That is your own account."]})
     if not user.active:
         raise Invalid("The account is deactivated: it cannot sign in with any password.",
@@ -79,16 +80,41 @@ def reset_staff_password(*, admin: Actor, user_id: int) -> tuple[User, str]:
     while password_problem(password, email=user.email):  # a random draw is almost never refused; never hand one out
         password = secrets.token_urlsafe(TEMPORARY_PASSWORD_BYTES)
     user.password_hash = hash_password(password)
+    user.password_change_required = True
     _end_sessions(user)
     db.session.commit()
     return user, password
 
 
-def _end_sessions(user: User) -> None:
+def change_own_password(*, user: Actor, current: str, new: str, repeated: str) -> User:
+    """A staff member's password of their own, in place of the current one (a temporary one included). Every other
+    sign-in of the account ends (its API tokens, other browsers); the one that asked stays. 422 naming the field:
+    the current password not right, the new one refused by the password rules, or the two copies differing."""
+    account = db.session.get(User, user.id)
+    if not verify(account.password_hash, current):
+        raise Invalid("Not changed: the current password is not right.",
+                      errors={"current_password": ["Not the current password."]})
+    if problem := password_problem(new, email=account.email):
+        raise Invalid("Not changed: see the new password.", errors={"new_password": [problem]})
+    if new != repeated:
+        raise Invalid("Not changed: the two new passwords differ.",
+                      errors={"repeat_password": ["Not the same as the new password."]})
+    if new == current:
+        raise Invalid("Not changed: choose a password different from the current one.",
+                      errors={"new_password": ["The same as the current password."]})
+    account.password_hash = hash_password(new)
+    account.password_change_required = False
+    _end_sessions(account, keep=user.session_id)
+    db.session.commit()
+    return account
+
+
+def _end_sessions(user: User, *, keep: str | None = None) -> None:
     moment = now()
     for session in db.session.execute(
             select(AuthSession).where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))).scalars():
-        session.revoked_at = moment
+        if session.id != keep:
+            session.revoked_at = moment
 
 
 def staff_names(*, user: Actor, user_ids) -> dict[int, str]:

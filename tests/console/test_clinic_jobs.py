@@ -9,6 +9,7 @@ from api.extensions import db
 from api.models import AuthSession, Decision, User
 from api.services.passwords import verify
 
+from tests.factories import PASSWORD
 from .helpers import ConsoleUser, console_user
 
 
@@ -80,10 +81,58 @@ def test_the_admin_gives_a_temporary_password_once_and_the_old_sign_ins_end(app,
                                                             AuthSession.revoked_at.is_(None))).first() is None
     assert nurse.get("/console/").status_code == 302  # signed out at once
     assert password not in admin.get(member).get_data(as_text=True)  # shown once
-    assert ConsoleUser(app.test_client()).sign_in(world.nurse, password).status_code == 302
     admin_id = _user_id(app, world.admin)
     own = admin.post(f"/console/admin/staff/{admin_id}/password", page=member)
     assert own.status_code == 302
+
+    # The temporary password opens only the page where the nurse chooses her own; the API gives it no tokens.
+    api = app.test_client()
+    refused = api.post("/api/v1/auth/login", json={"email": world.nurse, "password": password})
+    assert refused.status_code == 403 and refused.get_json()["code"] == "password_change_required"
+    again = ConsoleUser(app.test_client())
+    signed_in = again.sign_in(world.nurse, password)
+    assert signed_in.status_code == 302 and signed_in.headers["Location"].endswith("/console/account/password")
+    worklist = again.get("/console/")
+    assert worklist.status_code == 302 and worklist.headers["Location"].endswith("/console/account/password")
+    choose = "/console/account/password"
+    assert "You signed in with a temporary password" in again.get(choose).get_data(as_text=True)
+    weak = again.post(choose, {"current_password": password, "new_password": "short",
+                               "repeat_password": "short"}, page=choose)
+    assert weak.status_code == 422 and "New password" in weak.get_data(as_text=True)
+    assert "at least 10 characters" in weak.get_data(as_text=True)
+    differ = again.post(choose, {"current_password": password, "new_password": "Lantern-river-42",
+                                 "repeat_password": "Lantern-river-43"}, page=choose)
+    assert differ.status_code == 422 and "the two new passwords differ" in differ.get_data(as_text=True)
+    wrong = again.post(choose, {"current_password": "not-the-temporary-one", "new_password": "Lantern-river-42",
+                                "repeat_password": "Lantern-river-42"}, page=choose)
+    assert wrong.status_code == 401 and "current password is not right" in wrong.get_data(as_text=True)
+    chosen = again.post(choose, {"current_password": password, "new_password": "Lantern-river-42",
+                                 "repeat_password": "Lantern-river-42"}, page=choose)
+    assert chosen.status_code == 302 and chosen.headers["Location"].endswith("/console/")
+    assert again.get("/console/").status_code == 200  # this sign-in goes on, now with her own password
+    with app.app_context():
+        stored = db.session.get(User, nurse_id)
+        assert verify(stored.password_hash, "Lantern-river-42") and not stored.password_change_required
+    assert api.post("/api/v1/auth/login", json={"email": world.nurse, "password": password}).status_code == 401
+    assert api.post("/api/v1/auth/login", json={"email": world.nurse, "password": "Lantern-river-42"}).status_code == 200
+
+
+def test_a_staff_member_changes_her_own_password_and_her_other_sign_ins_end(app, world):
+    here = console_user(app, world.physician)
+    elsewhere = console_user(app, world.physician)
+    api = app.test_client()
+    tokens = api.post("/api/v1/auth/login", json={"email": world.physician, "password": PASSWORD}).get_json()
+    page = "/console/account/password"
+    assert "Your password" in here.get("/console/").get_data(as_text=True)  # reached from every page's header
+    assert "temporary" not in here.get(page).get_data(as_text=True)
+    changed = here.post(page, {"current_password": PASSWORD, "new_password": "Quiet-harbour-2031",
+                               "repeat_password": "Quiet-harbour-2031"}, page=page)
+    assert changed.status_code == 302
+    assert here.get("/console/").status_code == 200
+    assert elsewhere.get("/console/").status_code == 302  # the other browser is signed out
+    stale = api.get("/api/v1/monitoring/trials", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert stale.status_code == 401  # and the phone app's tokens with it
+    assert api.post("/api/v1/auth/login", json={"email": world.physician, "password": PASSWORD}).status_code == 401
 
 
 def test_pre_trial_documentation_is_edited_in_the_console_and_the_checklist_follows(app, world):

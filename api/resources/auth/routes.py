@@ -9,6 +9,7 @@ from flask_jwt_extended import get_jwt, jwt_required
 from flask_limiter.util import get_remote_address
 
 from ...extensions import Blueprint, limiter
+from ...extensions.smorest import ErrorSchema
 from ...services import auth
 from .schemas import EnrollIn, LoginIn, TokensOut
 
@@ -66,6 +67,8 @@ class Login(MethodView):
     @blp.doc(security=[])
     @blp.arguments(LoginIn)
     @blp.response(200, TokensOut)
+    @blp.alt_response(403, schema=ErrorSchema, description="The password is a temporary one an admin gave (code "
+                      "password_change_required): its owner chooses a password of their own in the console first.")
     def post(self, data):
         """Sign in with email and password"""
         return auth.login(email=data["email"], password=data["password"])
