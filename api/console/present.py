@@ -155,16 +155,23 @@ def when(moment: datetime | None, zone_name: str | None = None) -> str:
 def delivery(notification, zone_name: str, moment: datetime) -> str:
     """How far a notification got, in the words of the trial page. A final result held by the grace period of a
     trial registered after its end (services/notifications.py final_evaluation_stored) says until when: "held
-    until 10:42 CST for the diary to sync"; the day is named when it is not today's."""
-    held = (notification.state == "pending" and notification.cause == "evaluation" and notification.attempts == 0
-            and notification.dispatched_at is None and notification.next_attempt_at > moment)
-    if not held:
-        return wording.DELIVERY_WORDS.get(notification.state, notification.state)
+    until 10:42 CST for the diary to sync"; one the receiver did not accept yet says when it is tried again:
+    "not accepted yet; next try 10:42 CST". The day is named when it is not today's."""
+    waiting = notification.state == "pending" and notification.next_attempt_at > moment
+    if waiting and notification.attempts > 0:
+        return f"not accepted yet; next try {_clock(notification.next_attempt_at, zone_name, moment)}"
+    if waiting and notification.cause == "evaluation" and notification.dispatched_at is None:
+        return f"held until {_clock(notification.next_attempt_at, zone_name, moment)} for the diary to sync"
+    return wording.DELIVERY_WORDS.get(notification.state, notification.state)
+
+
+def _clock(at: datetime, zone_name: str, moment: datetime) -> str:
+    """"10:42 CST" today (in the zone), else the day and time."""
     zone = ZoneInfo(zone_name)
-    until = notification.next_attempt_at.astimezone(zone)
-    same_day = until.date() == moment.astimezone(zone).date()
-    return f"held until {until.strftime('%H:%M ') + (until.tzname() or '') if same_day else when(until, zone_name)} " \
-           "for the diary to sync"
+    local = at.astimezone(zone)
+    if local.date() == moment.astimezone(zone).date():
+        return local.strftime("%H:%M ") + (local.tzname() or "")
+    return when(local, zone_name)
 
 
 def input_moment(moment: datetime | None, zone_name: str) -> str:

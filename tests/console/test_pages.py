@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from api.extensions import db
-from api.models import Alert, AuditEvent, Decision, Patient, Trial, User, Webhook
+from api.models import Alert, AuditEvent, Decision, Notification, Patient, Trial, User, Webhook
 from tests.conftest import drain, entry
 
 from .helpers import console_user
@@ -304,3 +305,23 @@ def test_roles_open_only_their_pages(app, world):
     response = anonymous.get(f"/console/trials/{world.trial_id}")
     assert response.status_code == 302
     assert f"next=/console/trials/{world.trial_id}" in response.headers["Location"]
+
+
+def test_a_message_the_receiver_did_not_accept_says_when_it_is_tried_again(app, world):
+    world.as_patient.post(f"/trials/{world.trial_id}/entries", json=entry(score=9, symptoms=["new_weakness"]))
+    drain(app)
+    retry_at = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=7)
+    with app.app_context():
+        waiting = db.session.execute(select(Notification).where(Notification.trial_id == world.trial_id)
+                                     .order_by(Notification.id)).scalars().first()
+        waiting.state, waiting.attempts, waiting.next_attempt_at, waiting.sent_at = "pending", 2, retry_at, None
+        waiting.last_error = "SMTPServerDisconnected: Connection unexpectedly closed"
+        zone = ZoneInfo(db.session.get(Trial, world.trial_id).timezone)
+        db.session.commit()
+    local = retry_at.astimezone(zone)
+    said = local.strftime("%H:%M ") + (local.tzname() or "")
+    if local.date() != datetime.now(UTC).astimezone(zone).date():
+        said = local.strftime("%d %b %Y %H:%M ") + (local.tzname() or "")
+    page = console_user(app, world.nurse).get(f"/console/trials/{world.trial_id}").get_data(as_text=True)
+    assert f"not accepted yet; next try {said} (2 attempts)" in page
+    assert "SMTPServerDisconnected" not in page  # the nurse reads when, not the program's words
