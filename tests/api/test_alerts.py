@@ -6,7 +6,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from api.extensions import db
-from api.models import Alert, Notification
+from api.models import Alert, Notification, Trial, User
 
 from ..conftest import drain, entry
 from ..factories import TrialFactory, UserFactory
@@ -89,6 +89,14 @@ def test_an_acknowledged_critical_alert_does_not_escalate(world, app):
     assert world.as_physician.post(f"/alerts/{alert['id']}/acknowledge", json={}).status_code == 409
     assert world.as_physician.get("/alerts").get_json()[0]["acknowledgement_note"] == "Called, fine now"
     assert world.as_other_nurse.post(f"/alerts/{alert['id']}/acknowledge", json={}).status_code == 404
+    # The worklist row keeps saying it for the rest of the trial's local day: who and when.
+    row = next(r for r in world.as_nurse.get("/monitoring/trials").get_json() if r["trial_id"] == world.trial_id)
+    with app.app_context():
+        zone = ZoneInfo(db.session.get(Trial, world.trial_id).timezone)
+        nurse_name = db.session.get(User, world.nurse_id).display_name
+    today = datetime.now(UTC).astimezone(zone).date().isoformat()
+    said = [{"acknowledged_at": acknowledged.get_json()["acknowledged_at"], "by": nurse_name}]
+    assert row["critical_acknowledged_today"] == (said if alert["local_day"] == today else [])
     _due_now(app)
     with app.app_context():
         from api.services.notifications import escalate_due_alerts

@@ -23,6 +23,11 @@ class CallBackCell(Out):
     mobile_number = fields.String(allow_none=True, metadata={"description": "E.164; null when none is on file."})
 
 
+class AcknowledgedCritical(Out):
+    acknowledged_at = fields.DateTime()
+    by = fields.String(metadata={"description": "The name (or email) of the staff member who acknowledged it."})
+
+
 class WorklistRow(Out):
     trial_id = fields.Integer()
     patient_id = fields.Integer()
@@ -48,6 +53,9 @@ class WorklistRow(Out):
     missed_diary_days = fields.Integer()
     call_back = fields.Nested(CallBackCell, allow_none=True, metadata={
         "description": "The patient's open request to be called back (a high alert), with the number to call."})
+    critical_acknowledged_today = fields.List(fields.Nested(AcknowledgedCritical), metadata={
+        "description": "Critical alerts of the trial's local today already acknowledged, oldest first: the row "
+                       "still says so for the rest of the day."})
     timepoints_recorded = fields.Integer(allow_none=True, metadata={
         "description": "Blocks: valid entries within the diary window (null for other therapies)."})
     timepoints_expected = fields.Integer(allow_none=True, metadata={
