@@ -36,12 +36,6 @@ class Forbidden(DomainError):
     status, code = 403, "forbidden"
 
 
-class PasswordChangeRequired(Forbidden):
-    """A staff account with a temporary password: it chooses its own in the console before the API gives it tokens."""
-
-    code = "password_change_required"
-
-
 class Unauthorized(DomainError):
     status, code = 401, "unauthorized"
 

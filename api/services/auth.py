@@ -11,7 +11,7 @@ from flask_jwt_extended import create_access_token, create_refresh_token, decode
 from sqlalchemy import or_, select, update
 
 from ..clock import now
-from ..errors import Invalid, PasswordChangeRequired, Unauthorized
+from ..errors import Forbidden, Invalid, Unauthorized
 from ..extensions import db
 from ..extensions.database import get_locked
 from ..models import AuthSession, EnrollmentCode, Patient, Trial, User
@@ -44,6 +44,12 @@ class StaffAccount(Unauthorized):
     """Correct credentials of a staff account, at the patients' diary page."""
 
     code = "staff_account"
+
+
+class PasswordChangeRequired(Forbidden):
+    """A staff account with a temporary password: it chooses its own in the console before the API gives it tokens."""
+
+    code = "password_change_required"
 
 
 class DiaryClosed(Unauthorized):
