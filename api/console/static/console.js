@@ -17,10 +17,13 @@
 
   function say(text) { if (status && status.textContent !== text) status.textContent = text; }
 
+  var PAUSED = "Updates paused while you type a note: send it or clear it and they resume.";
+  var regions = Array.prototype.slice.call(document.querySelectorAll("[data-live]"));
+
   function refresh(region) {
     if (document.hidden) return;
     if (busy(region)) {
-      say("Updates paused while you type a note: send it or clear it and they resume.");
+      say(PAUSED);
       return;
     }
     fetch(region.getAttribute("data-live"), {credentials: "same-origin", headers: {"Accept": "text/html"}})
@@ -33,17 +36,18 @@
       })
       .then(function (html) {
         if (html === null) return;
-        if (busy(region)) { say("Updates paused while you type a note: send it or clear it and they resume."); return; }
+        if (busy(region)) { say(PAUSED); return; }
         if (html !== region.getAttribute("data-last")) {
           region.innerHTML = html;
           region.setAttribute("data-last", html);
         }
-        say("Updated at " + new Date().toLocaleTimeString() + ". " + idleText);
+        // Another region (the pipeline banner) refreshing must not hide that this page's list is paused.
+        say(regions.some(busy) ? PAUSED : "Updated at " + new Date().toLocaleTimeString() + ". " + idleText);
       })
       .catch(function () { say("Could not update; retrying."); });
   }
 
-  document.querySelectorAll("[data-live]").forEach(function (region) {
+  regions.forEach(function (region) {
     var seconds = parseFloat(region.getAttribute("data-interval")) || 10;
     window.setInterval(function () { refresh(region); }, seconds * 1000);
   });

@@ -76,14 +76,15 @@ class World:
                                                timezone="UTC")
             team = [db.session.get(User, i) for i in self.care_team_ids]
             made = []
+            moment = datetime.now(UTC)  # one clock reading: a trial of 2 + 5 days is 7 days long, never 7 and a bit
             for therapy, since, until in trials:
-                start = datetime.now(UTC) - timedelta(days=since)
+                start = moment - timedelta(days=since)
                 extra = {}
                 if therapy.endswith("_block"):
-                    start = datetime.now(UTC) - timedelta(minutes=since)
+                    start = moment - timedelta(minutes=since)
                     extra = {"target": {"region": "lumbar", "side": "left", "levels": ["L4-L5"]},
                              "agent": "bupivacaine", "baseline": {"pain": 7}}
-                end = start + timedelta(hours=8) if until is None else datetime.now(UTC) + timedelta(days=until)
+                end = start + timedelta(hours=8) if until is None else moment + timedelta(days=until)
                 trial = factories.TrialFactory(patient=patient, care_team=team, therapy=therapy, timezone="UTC",
                                                start_at=start, end_at=end, **extra)
                 made.append(trial.id)
